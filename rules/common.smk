@@ -1,0 +1,87 @@
+import re
+from pathlib import Path
+
+from agon.config import is_embedded, load_schema, validate_config
+from agon.seeding import derive_seed
+
+# Validate first: a bad config stops here, before any job runs, naming the key.
+validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
+
+RUN = config["run"]
+MODELS = list(config["models"])
+EMBEDDED_MODELS = [m for m in MODELS if is_embedded(config["models"][m])]
+SHARDS = config["generation"]["shards"]
+
+
+wildcard_constraints:
+    run=re.escape(RUN),
+    model="|".join(map(re.escape, MODELS)),
+    i=r"\d+",
+    shard=r"\d+",
+
+
+def job_seed(*parts):
+    """A job's seed, derived from the run seed and what identifies the job."""
+    return derive_seed(config["seed"], *parts)
+
+
+def gpus():
+    """GPU tag of model jobs: SLURM profiles map it to a GPU request; CPU runs ask for none."""
+    return 1 if config["device"] == "cuda" else 0
+
+
+def member_dir(model):
+    return f"results/{RUN}/models/{model}"
+
+
+def adapter_dir(model, iteration):
+    return f"results/{RUN}/iter_{iteration}/adapters/{model}"
+
+
+def member_architecture(model):
+    """Architecture of an embedded member: embedded.model, with the member's own layer count if set."""
+    member = config["models"][model]
+    layers = member["layers"] or config["embedded"]["model"]["layers"]
+    return {**config["embedded"]["model"], "layers": layers}
+
+
+def member_sft(model):
+    member = config["models"][model]
+    return {**config["embedded"]["sft"], "steps": member["sft_steps"] or config["embedded"]["sft"]["steps"]}
+
+
+def model_spec(model, iteration):
+    """The member as the jobs of ``iteration`` use it: iteration i>0 applies the adapter trained in i-1."""
+    member = config["models"][model]
+    base = member_dir(model) if is_embedded(member) else member["base"]
+    adapter = adapter_dir(model, iteration - 1) if iteration > 0 else member["adapter"]
+    return {
+        "name": model,
+        "base": base,
+        "adapter": adapter,
+        "chat_template": member["chat_template"],
+        "trust_remote_code": member["trust_remote_code"],
+    }
+
+
+def model_files(wildcards):
+    """Files a model job must wait for: the built member and the previous iteration's adapter."""
+    iteration = int(wildcards.i)
+    files = {}
+    if wildcards.model in EMBEDDED_MODELS:
+        files["member"] = member_dir(wildcards.model)
+    if iteration > 0:
+        files["adapter"] = adapter_dir(wildcards.model, iteration - 1)
+    return files
+
+
+def all_outputs():
+    """What `snakemake` builds by default: the population and iteration 0 (generations and evaluation)."""
+    return expand(
+        [
+            "results/{run}/iter_0/generations/{model}.parquet",
+            "results/{run}/iter_0/eval/{model}.json",
+        ],
+        run=RUN,
+        model=MODELS,
+    )

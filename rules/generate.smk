@@ -1,0 +1,61 @@
+# Each iteration's fresh prompts, answered by every model, one job per (model, shard).
+
+
+rule iteration_prompts:
+    input:
+        preference=rules.task_splits.output.preference,
+    output:
+        "results/{run}/iter_{i}/prompts.parquet",
+    log:
+        "results/{run}/logs/iteration_prompts/iter_{i}.log",
+    params:
+        size=config["task"]["prompts_per_iteration"],
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/iteration_prompts.py"
+
+
+rule generate_shard:
+    input:
+        unpack(model_files),
+        prompts=rules.iteration_prompts.output[0],
+    output:
+        temp("results/{run}/iter_{i}/generations/shards/{model}/{shard}.parquet"),
+    log:
+        "results/{run}/logs/generate/iter_{i}/{model}/{shard}.log",
+    benchmark:
+        "results/{run}/benchmarks/generate/iter_{i}/{model}/{shard}.tsv"
+    params:
+        spec=lambda wc: model_spec(wc.model, int(wc.i)),
+        generation=config["generation"],
+        device=config["device"],
+        shards=SHARDS,
+        seed=lambda wc: job_seed("generate", wc.i, wc.model, wc.shard),
+    threads: config["threads"]
+    resources:
+        gpu=gpus(),
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../workflow/scripts/generate.py"
+
+
+rule gather_generations:
+    input:
+        lambda wc: expand(
+            "results/{run}/iter_{i}/generations/shards/{model}/{shard}.parquet",
+            shard=range(SHARDS),
+            allow_missing=True,
+            **wc,
+        ),
+    output:
+        "results/{run}/iter_{i}/generations/{model}.parquet",
+    log:
+        "results/{run}/logs/gather_generations/iter_{i}/{model}.log",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../workflow/scripts/gather_generations.py"

@@ -1,0 +1,1 @@
+"""The embedded default population: a tokenizer and tiny Llama models built and fine-tuned offline."""

@@ -1,0 +1,118 @@
+"""The run configuration: validated against config/schema.yaml, defaults filled, cross-key checks.
+
+Validation happens once, when the workflow starts, so a bad config stops before any job runs and the
+message names the key and what was expected.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
+
+EMBEDDED = "embedded"
+
+
+class ConfigError(ValueError):
+    """A config value that the workflow cannot run with."""
+
+
+def _with_defaults(validator_class):
+    """A validator that fills each missing key with the schema's default while validating.
+
+    The jsonschema documentation's recipe: defaults are set before the object's own keywords are checked,
+    so nested objects whose default is ``{}`` get their own keys' defaults too.
+    """
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = _copy(sub["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value: Any) -> Any:
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+_Validator = _with_defaults(Draft202012Validator)
+
+
+def load_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def _key(error: ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def _describe(error: ValidationError) -> str:
+    """One line naming the key, the offending value and what the schema expects there."""
+    key = _key(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        where = "the top level" if key == "<top level>" else f"'{key}'"
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"config: unknown key(s) {', '.join(map(repr, unknown))} at {where}{hint}"
+    expected = error.schema.get("description", "")
+    line = f"config key '{key}': {error.message}"
+    return f"{line} (expected: {expected})" if expected else line
+
+
+def _errors(config: dict, schema: dict) -> Iterator[str]:
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        yield _describe(error)
+
+
+def validate_config(config: dict, schema: dict) -> dict:
+    """Fill defaults into ``config`` in place, validate it, and return it; raise ConfigError on any problem."""
+    problems = list(_errors(config, schema))
+    if not problems:
+        problems = list(_cross_key_problems(config))
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _cross_key_problems(config: dict) -> Iterator[str]:
+    """Constraints between keys that a JSON schema cannot state."""
+    task = config["task"]
+    needed = config["iterations"] * task["prompts_per_iteration"]
+    if needed > task["preference_size"]:
+        yield (
+            f"config key 'task.preference_size': {task['preference_size']} prompts cannot give each of the "
+            f"{config['iterations']} iterations a fresh slice of task.prompts_per_iteration="
+            f"{task['prompts_per_iteration']}; need at least {needed}"
+        )
+    model = config["embedded"]["model"]
+    if model["hidden_size"] % model["heads"]:
+        yield (
+            f"config key 'embedded.model.heads': {model['heads']} must divide "
+            f"embedded.model.hidden_size={model['hidden_size']}"
+        )
+    for name, member in config["models"].items():
+        if member["base"] != EMBEDDED:
+            for key in ("sft_steps", "layers"):
+                if member[key] is not None:
+                    yield f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
+        elif task["name"] != "arithmetic":
+            yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict:
+    config = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+    return validate_config(config, load_schema(schema_path))
+
+
+def is_embedded(member: dict) -> bool:
+    return member["base"] == EMBEDDED

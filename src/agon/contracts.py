@@ -1,0 +1,108 @@
+"""Data contracts: the columns and types of every table Agon writes, checked wherever a stage reads one.
+
+One place defines them, so a stage that reads a file written by another (or by a user) fails with the file
+and the column named, instead of a KeyError deep inside a model job.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agon.files import atomic_file
+
+
+class ContractError(ValueError):
+    """A table that does not have the columns or types its contract requires."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    schema: pa.Schema
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+    def check(self, table: pa.Schema, source: str) -> None:
+        """Raise ContractError naming ``source`` and the first missing or mistyped column."""
+        present = set(table.names)
+        missing = [c for c in self.columns if c not in present]
+        if missing:
+            raise ContractError(
+                f"{source}: {self.name} table lacks column(s) {missing}; it has {sorted(present)}"
+            )
+        for field in self.schema:
+            actual = table.field(field.name).type
+            if not _compatible(actual, field.type):
+                raise ContractError(
+                    f"{source}: column '{field.name}' of the {self.name} table has type {actual}, "
+                    f"expected {field.type}"
+                )
+
+
+def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
+    if pa.types.is_string(expected):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_integer(expected):
+        return pa.types.is_integer(actual)
+    if pa.types.is_floating(expected):
+        return pa.types.is_floating(actual) or pa.types.is_integer(actual)
+    return actual == expected
+
+
+PROMPTS = Contract(
+    "prompts",
+    pa.schema(
+        [
+            ("prompt_id", pa.string()),
+            ("prompt", pa.string()),
+            ("reference", pa.string()),
+            ("split", pa.string()),
+        ]
+    ),
+)
+
+GENERATIONS = Contract(
+    "generations",
+    pa.schema(
+        [
+            ("prompt_id", pa.string()),
+            ("prompt", pa.string()),
+            ("model", pa.string()),
+            ("sample", pa.int64()),
+            ("response", pa.string()),
+            ("n_tokens", pa.int64()),
+            ("finish_reason", pa.string()),
+            ("seed", pa.int64()),
+            ("backend", pa.string()),
+        ]
+    ),
+)
+
+
+def read_table(path: str | Path, contract: Contract) -> pd.DataFrame:
+    """Read a parquet file and check it against ``contract``; extra columns are kept."""
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"{path}: {contract.name} table not found")
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise ContractError(f"{path}: not a readable parquet file ({err})") from err
+    contract.check(schema, str(path))
+    return pq.read_table(path).to_pandas()
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> None:
+    """Check ``frame`` against ``contract`` and write it atomically, contract columns first."""
+    extra = [c for c in frame.columns if c not in contract.columns]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    contract.check(table.schema, f"{path} (being written)")
+    ordered = pa.Table.from_pandas(frame[contract.columns + extra], preserve_index=False)
+    fields = [contract.schema.field(c) if c in contract.columns else ordered.schema.field(c) for c in ordered.schema.names]
+    with atomic_file(path) as tmp:
+        pq.write_table(ordered.cast(pa.schema(fields)), tmp)
