@@ -3,8 +3,6 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
-
 
 include: "rules/common.smk"
 include: "rules/bootstrap.smk"

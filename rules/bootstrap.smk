@@ -14,6 +14,8 @@ rule task_splits:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/task_splits.py"
 
@@ -30,6 +32,8 @@ rule tokenizer:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/tokenizer.py"
 
@@ -55,5 +59,7 @@ rule embedded_member:
         gpu=gpus(),
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/embedded_member.py"

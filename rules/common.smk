@@ -46,8 +46,14 @@ def member_architecture(model):
 
 
 def member_sft(model):
+    """SFT settings of an embedded member: embedded.sft, with the member's own overrides where set."""
     member = config["models"][model]
-    return {**config["embedded"]["sft"], "steps": member["sft_steps"] or config["embedded"]["sft"]["steps"]}
+    sft = dict(config["embedded"]["sft"])
+    if member["sft_steps"] is not None:
+        sft["steps"] = member["sft_steps"]
+    if member["target_accuracy"] is not None:
+        sft["target_accuracy"] = member["target_accuracy"]
+    return sft
 
 
 def model_spec(model, iteration):

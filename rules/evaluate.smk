@@ -23,5 +23,7 @@ rule evaluate:
         gpu=gpus(),
         mem_mb=8000,
         runtime=30,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/evaluate.py"

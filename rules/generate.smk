@@ -13,6 +13,8 @@ rule iteration_prompts:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/iteration_prompts.py"
 
@@ -38,6 +40,8 @@ rule generate_shard:
         gpu=gpus(),
         mem_mb=8000,
         runtime=60,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/generate.py"
 
@@ -57,5 +61,7 @@ rule gather_generations:
     resources:
         mem_mb=2000,
         runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/gather_generations.py"

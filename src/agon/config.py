@@ -100,9 +100,11 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
         )
     for name, member in config["models"].items():
         if member["base"] != EMBEDDED:
-            for key in ("sft_steps", "layers"):
+            for key in ("sft_steps", "target_accuracy", "layers"):
                 if member[key] is not None:
-                    yield f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
+                    yield (
+                        f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
+                    )
         elif task["name"] != "arithmetic":
             yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
 
@@ -116,3 +118,43 @@ def load_config(path: str | Path, schema_path: str | Path) -> dict:
 
 def is_embedded(member: dict) -> bool:
     return member["base"] == EMBEDDED
+
+
+def schema_rows(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
+    for name, sub in schema.get("properties", {}).items():
+        yield prefix + name, sub
+        yield from schema_rows(sub, f"{prefix}{name}.")
+    entry = schema.get("additionalProperties")
+    if isinstance(entry, dict):
+        yield from schema_rows(entry, f"{prefix}<name>.")
+
+
+def _kind(node: dict) -> str:
+    if "enum" in node:
+        return " \\| ".join("null" if v is None else str(v) for v in node["enum"])
+    kind = node.get("type", "")
+    return " or ".join(kind) if isinstance(kind, list) else kind
+
+
+def _default(node: dict) -> str:
+    if "default" not in node:
+        return "required"
+    if node.get("type") == "object" and "properties" in node:
+        return "(see keys below)"
+    return yaml.safe_dump(node["default"], default_flow_style=True, width=1000).strip().removesuffix("...").strip()
+
+
+def reference_table(schema: dict) -> str:
+    """The markdown table of every key of the schema, as config/README.md shows it."""
+    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for key, node in schema_rows(schema):
+        description = " ".join(node.get("description", "").split()).replace("|", "\\|")
+        default = _default(node).replace("|", "\\|")
+        lines.append(f"| `{key}` | {_kind(node)} | `{default}` | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(reference_table(load_schema(sys.argv[1])))

@@ -32,15 +32,12 @@ class Contract:
         present = set(table.names)
         missing = [c for c in self.columns if c not in present]
         if missing:
-            raise ContractError(
-                f"{source}: {self.name} table lacks column(s) {missing}; it has {sorted(present)}"
-            )
+            raise ContractError(f"{source}: {self.name} table lacks column(s) {missing}; it has {sorted(present)}")
         for field in self.schema:
             actual = table.field(field.name).type
             if not _compatible(actual, field.type):
                 raise ContractError(
-                    f"{source}: column '{field.name}' of the {self.name} table has type {actual}, "
-                    f"expected {field.type}"
+                    f"{source}: column '{field.name}' of the {self.name} table has type {actual}, expected {field.type}"
                 )
 
 
@@ -103,6 +100,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> No
     table = pa.Table.from_pandas(frame, preserve_index=False)
     contract.check(table.schema, f"{path} (being written)")
     ordered = pa.Table.from_pandas(frame[contract.columns + extra], preserve_index=False)
-    fields = [contract.schema.field(c) if c in contract.columns else ordered.schema.field(c) for c in ordered.schema.names]
+    fields = [
+        contract.schema.field(c) if c in contract.columns else ordered.schema.field(c) for c in ordered.schema.names
+    ]
     with atomic_file(path) as tmp:
         pq.write_table(ordered.cast(pa.schema(fields)), tmp)

@@ -3,16 +3,16 @@
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 
 @contextmanager
 def log_to(path: str | Path) -> Iterator[None]:
-    """Send logging and stderr to ``path`` for the duration of the block; log a failure's traceback there."""
+    """Send logging, stdout and stderr to ``path`` for the duration of the block; log a failure's traceback there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as stream, redirect_stderr(stream):
+    with path.open("w") as stream, redirect_stderr(stream), redirect_stdout(stream):
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
@@ -27,4 +27,5 @@ def log_to(path: str | Path) -> Iterator[None]:
         finally:
             root.removeHandler(handler)
             logging.captureWarnings(False)
+            sys.stdout.flush()
             sys.stderr.flush()

@@ -69,8 +69,14 @@ def generate_responses(
     """Answer this shard's prompts with ``spec`` and write the generations table."""
     torch.set_num_threads(threads)
     prompts = shard_of(read_table(prompts_path, PROMPTS), shard, shards)
-    logger.info("model %s answers %d prompts x %d samples (shard %d/%d)", spec.name, len(prompts), sampling.n,
-                shard + 1, shards)
+    logger.info(
+        "model %s answers %d prompts x %d samples (shard %d/%d)",
+        spec.name,
+        len(prompts),
+        sampling.n,
+        shard + 1,
+        shards,
+    )
     generator = make_generator(backend, spec, device)
     completions = generator.generate(prompts["prompt"].tolist(), sampling, seed)
     write_table(completions_frame(prompts, completions, spec.name, seed, generator.backend), out_path, GENERATIONS)

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agon.config import ConfigError, load_config, load_schema, reference_table, schema_rows, validate_config
+
+from .conftest import REPO
+
+SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+
+
+def test_empty_config_gets_every_default():
+    config = validate_config({}, SCHEMA)
+    assert config["run"] == "default"
+    assert config["generation"]["temperature"] == 1.0
+    assert config["embedded"]["sft"]["learning_rate"] == 2.0e-3
+    assert config["task"]["arithmetic"]["operations"] == ["+", "-"]
+    assert set(config["models"]) == {"ada", "bix", "cyr", "dov"}
+    # defaults inside each model entry are filled too
+    assert config["models"]["ada"]["adapter"] is None
+
+
+def test_shipped_default_config_is_valid_and_equals_the_schema_defaults():
+    # `snakemake` without a config file must run the same embedded default as config/config.yaml
+    config = load_config(REPO / "config" / "config.yaml", REPO / "config" / "schema.yaml")
+    assert config == validate_config({}, SCHEMA)
+
+
+def test_unknown_key_is_named_with_the_allowed_keys():
+    with pytest.raises(
+        ConfigError, match=r"unknown key\(s\) 'temprature' at 'generation'; allowed keys: .*temperature"
+    ):
+        validate_config({"generation": {"temprature": 0.7}}, SCHEMA)
+
+
+def test_wrong_value_names_the_key_and_what_was_expected():
+    with pytest.raises(ConfigError) as err:
+        validate_config({"generation": {"top_p": 1.5}}, SCHEMA)
+    message = str(err.value)
+    assert "config key 'generation.top_p'" in message
+    assert "1.5 is greater than the maximum of 1" in message
+    assert "Nucleus sampling mass" in message
+
+
+def test_bad_enum_and_bad_model_name_are_both_reported():
+    with pytest.raises(ConfigError) as err:
+        validate_config({"protocol": "arena", "models": {"bad name": {"base": "embedded"}}}, SCHEMA)
+    message = str(err.value)
+    assert "config key 'protocol': 'arena' is not one of ['tribe']" in message
+    assert "'bad name' does not match" in message
+
+
+def test_model_without_base_is_rejected():
+    with pytest.raises(ConfigError, match=r"config key 'models.x': 'base' is a required property"):
+        validate_config({"models": {"x": {"adapter": "a"}}}, SCHEMA)
+
+
+def test_preference_pool_must_hold_a_fresh_slice_per_iteration():
+    with pytest.raises(ConfigError, match=r"task.preference_size': 1000 .* need at least 1500"):
+        validate_config({"iterations": 3, "task": {"preference_size": 1000, "prompts_per_iteration": 500}}, SCHEMA)
+
+
+def test_heads_must_divide_hidden_size():
+    with pytest.raises(ConfigError, match=r"embedded.model.heads': 3 must divide"):
+        validate_config({"embedded": {"model": {"heads": 3}}}, SCHEMA)
+
+
+def test_embedded_only_keys_on_a_real_model_are_rejected():
+    with pytest.raises(ConfigError, match=r"models.real.sft_steps': only embedded members"):
+        validate_config({"models": {"real": {"base": "org/model", "sft_steps": 10}}}, SCHEMA)
+
+
+def test_every_schema_key_has_a_description_and_a_default():
+    for key, node in schema_rows(SCHEMA):
+        assert node.get("description"), key
+        assert "default" in node or key == "models.<name>.base", key
+
+
+def test_config_readme_documents_every_key_as_the_schema_says():
+    assert reference_table(SCHEMA) in (REPO / "config" / "README.md").read_text()
+
+
+def test_default_floats_are_numbers_not_strings():
+    # YAML 1.1 reads 1e-3 as a string; every numeric default must load as a number.
+    config = validate_config({}, SCHEMA)
+    assert isinstance(config["embedded"]["sft"]["learning_rate"], float)
+    assert yaml.safe_load(Path(REPO / "config" / "config.yaml").read_text())["seed"] == 0

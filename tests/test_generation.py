@@ -1,0 +1,87 @@
+import pandas as pd
+import pytest
+
+from agon.contracts import GENERATIONS, PROMPTS, read_table
+from agon.generation import SamplingConfig, gather_shards, generate_responses, make_generator, shard_of
+from agon.models import ModelSpec
+
+SAMPLED = SamplingConfig(max_new_tokens=6, temperature=1.0, n=3, batch_size=8)
+GREEDY = SamplingConfig(max_new_tokens=6, temperature=0.0, n=1, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_member):
+    return make_generator("hf", ModelSpec(name="m", base=str(tiny_member)), "cpu")
+
+
+def test_generations_follow_the_contract_with_k_samples_per_prompt(tmp_path, micro_splits, tiny_member):
+    out = tmp_path / "gen.parquet"
+    generate_responses(
+        micro_splits["heldout"],
+        out,
+        ModelSpec(name="m", base=str(tiny_member)),
+        SAMPLED,
+        backend="hf",
+        device="cpu",
+        seed=5,
+    )
+    gen = read_table(out, GENERATIONS)
+    prompts = read_table(micro_splits["heldout"], PROMPTS)
+    assert len(gen) == 3 * len(prompts)
+    assert all(sorted(samples) == [0, 1, 2] for samples in gen.groupby("prompt_id")["sample"].apply(list))
+    assert set(gen["model"]) == {"m"} and set(gen["backend"]) == {"hf"} and set(gen["seed"]) == {5}
+    assert set(gen["finish_reason"]) <= {"stop", "length"}
+    assert (gen["n_tokens"] <= 6).all()
+
+
+def test_same_seed_same_samples_other_seed_other_samples(generator):
+    prompts = [f"What is {a}+3?" for a in range(10)]
+    first = generator.generate(prompts, SAMPLED, seed=1)
+    assert generator.generate(prompts, SAMPLED, seed=1) == first
+    assert generator.generate(prompts, SAMPLED, seed=2) != first
+
+
+def test_batched_left_padded_greedy_equals_one_prompt_at_a_time(generator):
+    # prompts of different lengths in one batch: padding on the wrong side would change the answers
+    prompts = ["What is 1+2?", "What is 19-9?", "What is 7+7?", "What is 10-3?"]
+    batched = generator.generate(prompts, GREEDY, seed=0)
+    alone = [generator.generate([p], GREEDY, seed=0)[0] for p in prompts]
+    assert batched == alone
+
+
+def test_a_cut_off_answer_is_reported_as_length(generator):
+    [[completion]] = generator.generate(["What is 1+2?"], SamplingConfig(max_new_tokens=1, temperature=0.0), 0)
+    assert completion.n_tokens == 1
+    assert completion.finish_reason in {"length", "stop"}
+    if completion.finish_reason == "stop":
+        assert completion.text == ""
+
+
+def test_shards_partition_the_prompts_and_gather_in_order(tmp_path, micro_splits, tiny_member):
+    prompts = read_table(micro_splits["heldout"], PROMPTS)
+    shards = [shard_of(prompts, k, 3) for k in range(3)]
+    assert sorted(pd.concat(shards)["prompt_id"]) == sorted(prompts["prompt_id"])
+    paths = []
+    for k in range(3):
+        paths.append(tmp_path / f"{k}.parquet")
+        generate_responses(
+            micro_splits["heldout"],
+            paths[-1],
+            ModelSpec(name="m", base=str(tiny_member)),
+            GREEDY,
+            backend="hf",
+            device="cpu",
+            seed=k,
+            shard=k,
+            shards=3,
+        )
+    gather_shards(paths, tmp_path / "all.parquet")
+    gathered = read_table(tmp_path / "all.parquet", GENERATIONS)
+    assert gathered["prompt_id"].tolist() == pd.concat(shards)["prompt_id"].tolist()
+    with pytest.raises(ValueError, match=r"shard 3 is outside 0..2"):
+        shard_of(prompts, 3, 3)
+
+
+def test_unknown_backend_is_a_config_error(tiny_member):
+    with pytest.raises(ValueError, match=r"generation.backend': unknown backend 'tgi'"):
+        make_generator("tgi", ModelSpec(name="m", base=str(tiny_member)), "cpu")
