@@ -81,6 +81,58 @@ GENERATIONS = Contract(
 )
 
 
+MATCHES = Contract(
+    "matches",
+    pa.schema(
+        [
+            ("match_id", pa.string()),
+            ("round", pa.int64()),
+            ("prompt_id", pa.string()),
+            ("prompt", pa.string()),
+            ("reference", pa.string()),
+            ("model_a", pa.string()),
+            ("model_b", pa.string()),
+        ]
+    ),
+)
+
+# One row per (match, judge, order). `preference` is the judge's verdict mapped back to the match's own A/B:
+# +1 = A clearly better, -1 = B clearly better, 0 = even; null when the verdict is invalid (never guessed).
+JUDGMENTS = Contract(
+    "judgments",
+    pa.schema(
+        [
+            ("match_id", pa.string()),
+            ("judge", pa.string()),
+            ("method", pa.string()),
+            ("order", pa.string()),
+            ("score_a", pa.float64()),
+            ("score_b", pa.float64()),
+            ("preference", pa.float64()),
+            ("raw", pa.string()),
+            ("valid", pa.bool_()),
+            ("error", pa.string()),
+        ]
+    ),
+)
+
+PAIRS = Contract(
+    "pairs",
+    pa.schema(
+        [
+            ("prompt_id", pa.string()),
+            ("prompt", pa.string()),
+            ("chosen", pa.string()),
+            ("rejected", pa.string()),
+            ("margin", pa.float64()),
+            ("match_id", pa.string()),
+            ("chosen_model", pa.string()),
+            ("rejected_model", pa.string()),
+        ]
+    ),
+)
+
+
 def read_table(path: str | Path, contract: Contract) -> pd.DataFrame:
     """Read a parquet file and check it against ``contract``; extra columns are kept."""
     path = Path(path)
