@@ -7,6 +7,10 @@ min_version("9.0")
 include: "rules/common.smk"
 include: "rules/bootstrap.smk"
 include: "rules/generate.smk"
+include: "rules/judge.smk"
+include: "rules/rate.smk"
+include: "rules/pairs.smk"
+include: "rules/train.smk"
 include: "rules/evaluate.smk"
 
 

@@ -8,6 +8,8 @@ rule task_splits:
         heldout="results/{run}/data/heldout.parquet",
     log:
         "results/{run}/logs/task_splits.log",
+    benchmark:
+        "results/{run}/benchmarks/task_splits.tsv"
     params:
         task=config["task"],
         seed=config["seed"],
@@ -27,6 +29,8 @@ rule tokenizer:
         directory("results/{run}/bootstrap/tokenizer"),
     log:
         "results/{run}/logs/tokenizer.log",
+    benchmark:
+        "results/{run}/benchmarks/tokenizer.tsv"
     params:
         vocab_size=config["embedded"]["vocab_size"],
     resources:

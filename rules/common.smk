@@ -11,6 +11,10 @@ RUN = config["run"]
 MODELS = list(config["models"])
 EMBEDDED_MODELS = [m for m in MODELS if is_embedded(config["models"][m])]
 SHARDS = config["generation"]["shards"]
+ITERATIONS = config["iterations"]
+SCHEME = config["rating"]["scheme"]
+JUDGING = config["judging"]
+MEMBER_JUDGES = [m for m in JUDGING["judges"] if m in ("peer", "logprob")]
 
 
 wildcard_constraints:
@@ -18,6 +22,7 @@ wildcard_constraints:
     model="|".join(map(re.escape, MODELS)),
     i=r"\d+",
     shard=r"\d+",
+    scheme="sparta|elo",
 
 
 def job_seed(*parts):
@@ -81,13 +86,43 @@ def model_files(wildcards):
     return files
 
 
+def judges_of(method):
+    """Judge names of a method: the members for peer and logprob, the checker itself for verifier."""
+    return MODELS if method in ("peer", "logprob") else ["verifier"]
+
+
+def judgment_files(iteration, method):
+    return [f"results/{RUN}/iter_{iteration}/judgments/{method}/{judge}.parquet" for judge in judges_of(method)]
+
+
+def generation_files(iteration):
+    return [f"results/{RUN}/iter_{iteration}/generations/{model}.parquet" for model in MODELS]
+
+
+def previous_ratings(wildcards):
+    """The ratings iteration i starts from: those of iteration i-1 under the same scheme (none for i = 0)."""
+    iteration = int(wildcards.i)
+    scheme = getattr(wildcards, "scheme", SCHEME)
+    return {"previous": f"results/{RUN}/iter_{iteration - 1}/ratings/{scheme}.json"} if iteration > 0 else {}
+
+
+def initial_ratings(scheme):
+    start = config["rating"][scheme]["initial_rating"]
+    return {m: config["tribe"]["initial_ratings"].get(m, start) for m in MODELS}
+
+
 def all_outputs():
-    """What `snakemake` builds by default: the population and iteration 0 (generations and evaluation)."""
-    return expand(
-        [
-            "results/{run}/iter_0/generations/{model}.parquet",
-            "results/{run}/iter_0/eval/{model}.json",
-        ],
-        run=RUN,
-        model=MODELS,
-    )
+    """What `snakemake` builds by default: every iteration's files and the evaluation of iterations 0..N."""
+    per_iteration = [
+        f"results/{RUN}/iter_{i}/{path}"
+        for i in range(ITERATIONS)
+        for path in [
+            "matches.parquet",
+            f"ratings/{SCHEME}.json",
+            "pairs/stats.json",
+            *[f"adapters/{m}" for m in MODELS],
+        ]
+    ]
+    judgments = [f for i in range(ITERATIONS) for method in JUDGING["judges"] for f in judgment_files(i, method)]
+    evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
+    return per_iteration + judgments + evaluations

@@ -8,6 +8,8 @@ rule iteration_prompts:
         "results/{run}/iter_{i}/prompts.parquet",
     log:
         "results/{run}/logs/iteration_prompts/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/iteration_prompts/iter_{i}.tsv"
     params:
         size=config["task"]["prompts_per_iteration"],
     resources:
@@ -19,10 +21,52 @@ rule iteration_prompts:
         "../workflow/scripts/iteration_prompts.py"
 
 
+rule schedule:
+    input:
+        unpack(previous_ratings),
+        prompts=rules.iteration_prompts.output[0],
+    output:
+        "results/{run}/iter_{i}/matches.parquet",
+    log:
+        "results/{run}/logs/schedule/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/schedule/iter_{i}.tsv"
+    params:
+        models=MODELS,
+        initial=initial_ratings(SCHEME),
+        tribe=config["tribe"],
+        seed=lambda wc: job_seed("schedule", wc.i),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/schedule.py"
+
+
+rule duel_prompts:
+    input:
+        matches=rules.schedule.output[0],
+    output:
+        "results/{run}/iter_{i}/prompts/{model}.parquet",
+    log:
+        "results/{run}/logs/duel_prompts/iter_{i}/{model}.log",
+    benchmark:
+        "results/{run}/benchmarks/duel_prompts/iter_{i}/{model}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/duel_prompts.py"
+
+
 rule generate_shard:
     input:
         unpack(model_files),
-        prompts=rules.iteration_prompts.output[0],
+        prompts=rules.duel_prompts.output[0],
     output:
         temp("results/{run}/iter_{i}/generations/shards/{model}/{shard}.parquet"),
     log:
@@ -58,6 +102,8 @@ rule gather_generations:
         "results/{run}/iter_{i}/generations/{model}.parquet",
     log:
         "results/{run}/logs/gather_generations/iter_{i}/{model}.log",
+    benchmark:
+        "results/{run}/benchmarks/gather_generations/iter_{i}/{model}.tsv"
     resources:
         mem_mb=2000,
         runtime=5,

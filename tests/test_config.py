@@ -86,3 +86,21 @@ def test_default_floats_are_numbers_not_strings():
     config = validate_config({}, SCHEMA)
     assert isinstance(config["embedded"]["sft"]["learning_rate"], float)
     assert yaml.safe_load(Path(REPO / "config" / "config.yaml").read_text())["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"judging": {"judges": ["verifier"], "signal": "peer"}}, r"judging.signal': 'peer' must be one of"),
+        ({"models": {"a": {"base": "embedded"}, "b": {"base": "embedded"}}}, r"need at least 3 models, got 2"),
+        (
+            {"models": {"a": {"base": "embedded"}}, "judging": {"judges": ["verifier"], "signal": "verifier"}},
+            r"needs at least 2 models to duel",
+        ),
+        ({"tribe": {"initial_ratings": {"zed": 60.0}}}, r"tribe.initial_ratings': \['zed'\] are not models"),
+        ({"training": {"loss_type": ["sigmoid"], "loss_weights": [1.0, 1.0]}}, r"2 weights for 1 loss types"),
+    ],
+)
+def test_tribe_cross_key_problems_are_named(config, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)

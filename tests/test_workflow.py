@@ -2,13 +2,15 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file
 
-from agon.contracts import GENERATIONS, PROMPTS, read_table
+from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table
 
 from .conftest import REPO
 
@@ -35,11 +37,23 @@ def test_lint_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_default_config_dry_run_plans_the_population_and_iteration_zero(tmp_path):
+def test_default_config_dry_run_plans_every_iteration(tmp_path):
     result = snakemake("--dry-run", "--configfile", str(REPO / "config" / "config.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     plan = result.stdout
-    for rule, count in [("embedded_member", 4), ("generate_shard", 4), ("evaluate", 4), ("tokenizer", 1)]:
+    # 3 iterations: 4 members x 3 generations, judges and trainings; evaluations at iterations 0..3
+    expected = [
+        ("embedded_member", 4),
+        ("generate_shard", 12),
+        ("judge_by_member", 12),
+        ("judge_by_verifier", 3),
+        ("rate", 3),
+        ("pairs", 3),
+        ("train", 12),
+        ("evaluate", 16),
+        ("tokenizer", 1),
+    ]
+    for rule, count in expected:
         assert any(line.split() == [rule, str(count)] for line in plan.splitlines()), (rule, plan)
     assert not (tmp_path / "results").exists()
 
@@ -53,31 +67,86 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.slow
-def test_micro_run_builds_the_population_generates_and_evaluates(tmp_path):
-    result = snakemake("--configfile", str(MICRO), cwd=tmp_path)
+@pytest.fixture(scope="module")
+def micro_run(tmp_path_factory):
+    """The micro config run end to end once; the tests below read its outputs."""
+    root = tmp_path_factory.mktemp("micro")
+    result = snakemake("--configfile", str(MICRO), cwd=root)
     assert result.returncode == 0, result.stderr[-5000:]
-    out = tmp_path / "results" / "micro"
+    return root, root / "results" / "micro"
+
+
+MODELS = ("ada", "bix", "cyr")
+
+
+@pytest.mark.slow
+def test_micro_run_builds_the_population_and_splits(micro_run):
+    _, out = micro_run
     splits = {s: read_table(out / "data" / f"{s}.parquet", PROMPTS) for s in ("train", "preference", "heldout")}
     assert len(splits["heldout"]) == 20 and len(splits["preference"]) == 40
-    prompts = read_table(out / "iter_0" / "prompts.parquet", PROMPTS)
-    assert len(prompts) == 10
-    for model in ("ada", "bix"):
+    for model in MODELS:
         assert (out / "models" / model / "model.safetensors").exists()
-        gen = read_table(out / "iter_0" / "generations" / f"{model}.parquet", GENERATIONS)
-        assert len(gen) == 10 * 2  # prompts x samples_per_prompt, gathered from two shards
-        assert set(gen["prompt_id"]) == set(prompts["prompt_id"])
-        assert set(gen["model"]) == {model}
-        metrics = json.loads((out / "iter_0" / "eval" / f"{model}.json").read_text())
-        assert metrics["iteration"] == 0 and metrics["heldout_prompts"] == 20
-        assert {"greedy_accuracy", "sampled_accuracy"} <= set(metrics)
-        assert (out / "logs" / "evaluate" / "iter_0" / f"{model}.log").exists()
-    # shard files are temporary: gathered, then removed
-    assert not any((out / "iter_0" / "generations" / "shards").rglob("*.parquet"))
     # the members differ: independent seeds and data
     ada = (out / "models" / "ada" / "model.safetensors").read_bytes()
     assert ada != (out / "models" / "bix" / "model.safetensors").read_bytes()
 
-    again = snakemake("--configfile", str(MICRO), cwd=tmp_path)
+
+@pytest.mark.slow
+@pytest.mark.parametrize("iteration", [0, 1])
+def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
+    _, out = micro_run
+    it = out / f"iter_{iteration}"
+    matches = read_table(it / "matches.parquet", MATCHES)
+    assert len(matches) == 12 and (matches["model_a"] != matches["model_b"]).all()
+    prompts = read_table(it / "prompts.parquet", PROMPTS)
+    assert matches["prompt_id"].tolist() == prompts["prompt_id"].tolist()
+    for model in MODELS:
+        gen = read_table(it / "generations" / f"{model}.parquet", GENERATIONS)
+        duels = matches[(matches["model_a"] == model) | (matches["model_b"] == model)]
+        # only the prompts of the model's own duels, samples_per_prompt each, gathered from two shards
+        assert sorted(gen["prompt_id"].unique()) == sorted(duels["prompt_id"])
+        assert len(gen) == 2 * len(duels)
+        expected_adapter = str(Path("results/micro/iter_0/adapters") / model) if iteration == 1 else ""
+        assert set(gen["adapter"]) == {expected_adapter}  # provenance: iteration 1 answers with iteration 0's adapter
+        peer = read_table(it / "judgments" / "peer" / f"{model}.parquet", JUDGMENTS)
+        judged = matches.set_index("match_id").loc[peer["match_id"]]
+        assert ((judged["model_a"] != model) & (judged["model_b"] != model)).all()  # never its own duel
+        assert set(peer["judge"]) <= {model}
+        read_table(it / "pairs" / f"{model}.parquet", PAIRS)
+        adapter = it / "adapters" / model
+        weights = load_file(adapter / "adapter_model.safetensors")
+        assert any(w.abs().sum() > 0 for name, w in weights.items() if "lora_B" in name)
+        metrics = json.loads((adapter / "train_metrics.json").read_text())
+        assert metrics["previous_adapter"] == (
+            str(Path("results/micro/iter_0/adapters") / model) if iteration else None
+        )
+    verifier = read_table(it / "judgments" / "verifier" / "verifier.parquet", JUDGMENTS)
+    assert set(verifier["match_id"]) == set(matches["match_id"])
+    ratings = json.loads((it / "ratings" / "sparta.json").read_text())
+    assert set(ratings["models"]) == set(MODELS) and ratings["scheme"] == "sparta"
+    stats = json.loads((it / "pairs" / "stats.json").read_text())
+    assert stats["duels"] == 12 and stats["pairs"] == len(read_table(it / "pairs" / "ada.parquet", PAIRS))
+
+
+@pytest.mark.slow
+def test_micro_run_evaluates_every_model_at_every_iteration(micro_run):
+    _, out = micro_run
+    for iteration in (0, 1, 2):
+        for model in MODELS:
+            metrics = json.loads((out / f"iter_{iteration}" / "eval" / f"{model}.json").read_text())
+            assert metrics["iteration"] == iteration and metrics["heldout_prompts"] == 20
+            assert {"greedy_accuracy", "sampled_accuracy"} <= set(metrics)
+    assert not any(out.rglob("shards/*/*.parquet"))  # shard files are temporary
+
+
+@pytest.mark.slow
+def test_micro_run_is_complete_and_reruns_only_the_rating_stage(micro_run):
+    root, out = micro_run
+    again = snakemake("--configfile", str(MICRO), cwd=root)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+    # another scheme from the judgments on disk: only rate jobs run
+    elo = snakemake("results/micro/iter_1/ratings/elo.json", "--configfile", str(MICRO), cwd=root)
+    assert elo.returncode == 0, elo.stderr[-3000:]
+    assert set(re.findall(r"^(?:local)?rule (\w+):", elo.stdout + elo.stderr, flags=re.MULTILINE)) == {"rate"}
+    assert json.loads((out / "iter_1" / "ratings" / "elo.json").read_text())["scheme"] == "elo"

@@ -92,6 +92,7 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
             f"{config['iterations']} iterations a fresh slice of task.prompts_per_iteration="
             f"{task['prompts_per_iteration']}; need at least {needed}"
         )
+    yield from _tribe_problems(config)
     model = config["embedded"]["model"]
     if model["hidden_size"] % model["heads"]:
         yield (
@@ -107,6 +108,30 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
                     )
         elif task["name"] != "arithmetic":
             yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
+
+
+def _tribe_problems(config: dict) -> Iterator[str]:
+    models, judging = list(config["models"]), config["judging"]
+    if config["protocol"] == "tribe" and len(models) < 2:
+        yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
+    population_judges = sorted({"peer", "logprob"} & set(judging["judges"]))
+    if population_judges and len(models) < 3:
+        yield (
+            f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
+            f"so they need at least 3 models, got {len(models)}"
+        )
+    if judging["signal"] not in judging["judges"]:
+        yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
+    unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
+    if unknown:
+        yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
+    training = config["training"]
+    weights = training["loss_weights"]
+    if weights is not None and len(weights) != len(training["loss_type"]):
+        yield (
+            f"config key 'training.loss_weights': {len(weights)} weights for "
+            f"{len(training['loss_type'])} loss types {training['loss_type']}"
+        )
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

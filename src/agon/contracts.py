@@ -76,6 +76,8 @@ GENERATIONS = Contract(
             ("finish_reason", pa.string()),
             ("seed", pa.int64()),
             ("backend", pa.string()),
+            # Provenance: the adapter applied on the base ("" for none), so a run shows which weights answered.
+            ("adapter", pa.string()),
         ]
     ),
 )
@@ -147,13 +149,25 @@ def read_table(path: str | Path, contract: Contract) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> None:
-    """Check ``frame`` against ``contract`` and write it atomically, contract columns first."""
+    """Check ``frame`` against ``contract`` and write it atomically, contract columns first.
+
+    An empty frame is typed from the contract: pandas cannot tell the type of an empty column.
+    """
     extra = [c for c in frame.columns if c not in contract.columns]
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    contract.check(table.schema, f"{path} (being written)")
-    ordered = pa.Table.from_pandas(frame[contract.columns + extra], preserve_index=False)
-    fields = [
-        contract.schema.field(c) if c in contract.columns else ordered.schema.field(c) for c in ordered.schema.names
-    ]
+    source = f"{path} (being written)"
+    if frame.empty:
+        missing = [c for c in contract.columns if c not in frame.columns]
+        if missing:
+            raise ContractError(f"{source}: {contract.name} table lacks column(s) {missing}")
+        table = pa.Table.from_pandas(frame[contract.columns], schema=contract.schema, preserve_index=False)
+    else:
+        table = pa.Table.from_pandas(
+            frame[[c for c in contract.columns if c in frame.columns] + extra], preserve_index=False
+        )
+        contract.check(table.schema, source)
+        fields = [
+            contract.schema.field(c) if c in contract.columns else table.schema.field(c) for c in table.schema.names
+        ]
+        table = table.cast(pa.schema(fields))
     with atomic_file(path) as tmp:
-        pq.write_table(ordered.cast(pa.schema(fields)), tmp)
+        pq.write_table(table, tmp)

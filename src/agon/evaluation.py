@@ -57,6 +57,7 @@ def evaluate_model(
     sampled = replace(greedy, temperature=cfg.temperature, n=cfg.samples_per_prompt)
     metrics: dict[str, object] = {
         "model": spec.name,
+        "adapter": spec.adapter,
         "iteration": iteration,
         "task": task,
         "heldout_prompts": len(heldout),

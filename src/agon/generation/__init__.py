@@ -2,20 +2,25 @@
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import torch
 
 from agon.contracts import GENERATIONS, PROMPTS, read_table, write_table
 from agon.generation.protocol import Completion, Generator, SamplingConfig
-from agon.models import ModelSpec, load_for_inference, resolve_device
+
+if TYPE_CHECKING:
+    from agon.models import ModelSpec
 
 __all__ = ["Completion", "Generator", "SamplingConfig", "generate_responses", "make_generator", "shard_of"]
 
 logger = logging.getLogger(__name__)
 
 
-def make_generator(backend: str, spec: ModelSpec, device: str) -> Generator:
+def make_generator(backend: str, spec: "ModelSpec", device: str) -> Generator:
+    # torch and transformers load only in jobs that run a model: they take seconds to import.
+    from agon.models import load_for_inference, resolve_device
+
     match backend:
         case "hf":
             from agon.generation.hf_backend import HFGenerator
@@ -33,19 +38,20 @@ def shard_of(prompts: pd.DataFrame, shard: int, shards: int) -> pd.DataFrame:
 
 
 def completions_frame(
-    prompts: pd.DataFrame, completions: list[list[Completion]], model: str, seed: int, backend: str
+    prompts: pd.DataFrame, completions: list[list[Completion]], spec: "ModelSpec", seed: int, backend: str
 ) -> pd.DataFrame:
     rows = [
         {
             "prompt_id": pid,
             "prompt": prompt,
-            "model": model,
+            "model": spec.name,
             "sample": k,
             "response": c.text,
             "n_tokens": c.n_tokens,
             "finish_reason": c.finish_reason,
             "seed": seed,
             "backend": backend,
+            "adapter": spec.adapter or "",
         }
         for pid, prompt, samples in zip(prompts["prompt_id"], prompts["prompt"], completions, strict=True)
         for k, c in enumerate(samples)
@@ -56,7 +62,7 @@ def completions_frame(
 def generate_responses(
     prompts_path: str | Path,
     out_path: str | Path,
-    spec: ModelSpec,
+    spec: "ModelSpec",
     sampling: SamplingConfig,
     *,
     backend: str,
@@ -67,6 +73,8 @@ def generate_responses(
     threads: int = 1,
 ) -> None:
     """Answer this shard's prompts with ``spec`` and write the generations table."""
+    import torch
+
     torch.set_num_threads(threads)
     prompts = shard_of(read_table(prompts_path, PROMPTS), shard, shards)
     logger.info(
@@ -79,7 +87,7 @@ def generate_responses(
     )
     generator = make_generator(backend, spec, device)
     completions = generator.generate(prompts["prompt"].tolist(), sampling, seed)
-    write_table(completions_frame(prompts, completions, spec.name, seed, generator.backend), out_path, GENERATIONS)
+    write_table(completions_frame(prompts, completions, spec, seed, generator.backend), out_path, GENERATIONS)
 
 
 def gather_shards(shard_paths: list[str | Path], out_path: str | Path) -> None:

@@ -1,0 +1,104 @@
+"""The judge stage: one judge reads the duels of an iteration and writes its verdicts as a judgments table."""
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, read_table, write_table
+from agon.judging.protocol import DUEL_COLUMNS, Judge, JudgeConfig, judgments_frame
+from agon.judging.verifier import VerifierJudge
+
+if TYPE_CHECKING:
+    from agon.models import ModelSpec
+
+__all__ = ["DUEL_COLUMNS", "METHODS", "Judge", "JudgeConfig", "duels_frame", "judge_matches", "make_judge"]
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("verifier", "peer", "logprob")
+
+
+def make_judge(cfg: JudgeConfig, name: str, *, task: str, spec: "ModelSpec | None", device: str) -> Judge:
+    """Build the judge of ``cfg.method``; model-based methods load ``spec`` on ``device``."""
+    # torch and transformers load only for model judges: the verifier job starts in a fraction of the time.
+    from agon.judging.logprob import LogprobJudge
+    from agon.judging.peer import peer_judge
+    from agon.models import load_for_inference, resolve_device
+
+    match cfg.method:
+        case "verifier":
+            return VerifierJudge(task, name)
+        case "peer":
+            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device)
+        case "logprob":
+            model, tokenizer = load_for_inference(_model_of(spec, name, cfg.method), resolve_device(device))
+            return LogprobJudge(name, model, tokenizer, cfg.batch_size)
+        case other:
+            raise ValueError(f"config key 'judging.judges': unknown judge method {other!r}; expected one of {METHODS}")
+
+
+def _model_of(spec: "ModelSpec | None", name: str, method: str) -> "ModelSpec":
+    if spec is None:
+        raise ValueError(f"config key 'judging.judges': judge {name} uses method {method!r}, which needs a model")
+    return spec
+
+
+def duels_frame(matches: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFrame:
+    """Each match with both duellists' answers (sample 0) to its prompt, in match order."""
+    answers = generations.loc[generations["sample"] == 0, ["model", "prompt_id", "response"]]
+    repeated = answers[answers.duplicated(["model", "prompt_id"])]
+    if not repeated.empty:
+        model, prompt_id = repeated.iloc[0][["model", "prompt_id"]]
+        raise ValueError(f"generations hold more than one sample-0 answer of model {model} to prompt {prompt_id}")
+    duels = matches
+    for side in ("a", "b"):
+        side_answers = answers.rename(columns={"model": f"model_{side}", "response": f"answer_{side}"})
+        duels = duels.merge(side_answers, on=[f"model_{side}", "prompt_id"], how="left")
+        missing = duels[duels[f"answer_{side}"].isna()]
+        if not missing.empty:
+            model, prompt_id = missing.iloc[0][[f"model_{side}", "prompt_id"]]
+            raise ValueError(
+                f"no answer of model {model} to prompt {prompt_id} (match {missing.iloc[0]['match_id']}) "
+                f"in the generations; {len(missing)} match(es) lack one"
+            )
+    return duels[DUEL_COLUMNS]
+
+
+def judge_matches(
+    matches_path: str | Path,
+    generation_paths: list[str | Path],
+    out_path: str | Path,
+    cfg: JudgeConfig,
+    *,
+    judge_name: str,
+    task: str,
+    spec_dict: dict | None,
+    device: str,
+    threads: int = 1,
+) -> None:
+    """Judge the iteration's duels with one judge and write its judgments table.
+
+    A population member (``spec_dict`` given) never judges a duel it fights in.
+    """
+    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    duels = duels_frame(read_table(matches_path, MATCHES), generations)
+    spec = None
+    if spec_dict is not None:
+        import torch
+
+        from agon.models import ModelSpec
+
+        torch.set_num_threads(threads)
+        spec = ModelSpec.from_dict(spec_dict)
+    if spec is not None:
+        duels = duels[(duels["model_a"] != judge_name) & (duels["model_b"] != judge_name)].reset_index(drop=True)
+    logger.info("judge %s (%s) judges %d duels", judge_name, cfg.method, len(duels))
+    if duels.empty:
+        # Loading a model to judge nothing would only cost time and memory.
+        logger.warning("judge %s has no duel to judge: it fights in all of them", judge_name)
+        judgments = judgments_frame([], judge_name, cfg.method)
+    else:
+        judgments = make_judge(cfg, judge_name, task=task, spec=spec, device=device).judge(duels)
+    write_table(judgments, out_path, JUDGMENTS)

@@ -1,0 +1,74 @@
+"""Classic online Elo over the duels' verdicts, as a familiar reference beside SPARTA.
+
+Only the sign of ``d`` counts (win, loss or draw). Elo depends on the order of its updates, so the order is a
+choice: the matches' own order, or a seeded shuffle.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from agon.ratings.verdicts import rated_duels
+
+ORDERS = ("match", "shuffled")
+
+
+@dataclass(frozen=True)
+class EloConfig:
+    # The chess convention: 1000 to start, K = 32, a 400-point gap means 10:1 odds.
+    initial_rating: float = 1000.0
+    k: float = 32.0
+    # "match" replays the duels in file order; "shuffled" in an order drawn from the job's seed.
+    order: str = "match"
+
+    def __post_init__(self) -> None:
+        if self.k <= 0:
+            raise ValueError(f"rating.elo.k: must be > 0, got {self.k}")
+        if self.order not in ORDERS:
+            raise ValueError(f"rating.elo.order: unknown order {self.order!r}; expected one of {ORDERS}")
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> "EloConfig":
+        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"rating.elo: unknown key(s) {unknown}")
+        return cls(**cfg)
+
+
+def fit_elo(verdicts: pd.DataFrame, state: dict | None, models: list[str], cfg: EloConfig, seed: int = 0) -> dict:
+    """Run the iteration's duels from ``state`` (the previous document, or None) and document them.
+
+    Duels without a verdict (``d`` NaN) are skipped. Elo has no uncertainty and keeps no window of changes.
+    """
+    previous = (state or {}).get("models", {})
+    ratings = {m: float(previous[m]["rating"]) if m in previous else cfg.initial_rating for m in models}
+    updates = {m: previous[m]["updates"] if m in previous else 0 for m in models}
+    history: dict[str, list[float]] = {m: [] for m in models}
+    duels = rated_duels(verdicts, models)
+    if cfg.order == "shuffled":
+        duels = duels.iloc[np.random.default_rng(seed).permutation(len(duels))]
+    for a, b, d in duels.itertuples(index=False, name=None):
+        expected_a = 1 / (1 + 10 ** ((ratings[b] - ratings[a]) / 400))
+        score_a = 1.0 if d > 0 else 0.0 if d < 0 else 0.5
+        ratings[a] += cfg.k * (score_a - expected_a)
+        ratings[b] += cfg.k * ((1 - score_a) - (1 - expected_a))
+        for m in (a, b):
+            updates[m] += 1
+            history[m].append(ratings[m])
+    return {
+        "scheme": "elo",
+        "params": asdict(cfg),
+        "models": {
+            m: {
+                "rating": ratings[m],
+                "uncertainty": None,
+                "matches": len(history[m]),
+                "updates": updates[m],
+                "recent_changes": [],
+                "history": history[m],
+            }
+            for m in models
+        },
+        "duels": len(duels),
+    }

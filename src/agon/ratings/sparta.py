@@ -1,0 +1,132 @@
+"""The SPARTA "normal" rating system, hand-written: no rating library implements it.
+
+Each duel moves both players by ``K * (+/-d) * tanh(sigma) * max(|Phi(z) - Phi(-z)|, eps) / scale`` with
+``z = (R_a - R_b) / sqrt(sigma_a^2 + sigma_b^2)``: K decays with a player's experience, sigma is the spread of
+its recent rating changes (a player still moving a lot moves more), and the normal-CDF factor scales the step
+by how far apart the two ratings are. Ratings are floored so that a rating stays a usable (positive) judge
+weight. ``Phi(z) - Phi(-z) = erf(z / sqrt(2))``, so ``math.erf`` suffices and scipy is not needed.
+"""
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from agon.ratings.verdicts import rated_duels
+
+
+@dataclass(frozen=True)
+class SpartaConfig:
+    # Ratings double as judge weights, so they start equal and well above the floor.
+    initial_rating: float = 50.0
+    # Step size of a new player and the least it decays to: early duels move ratings fast, later ones still move.
+    k0: float = 10.0
+    k_min: float = 5.0
+    # K = max(k_min, k0 * decay ** (updates / decay_steps)): K loses 10% every 10 updates of the player.
+    decay: float = 0.9
+    decay_steps: int = 10
+    # sigma = std of the player's last `window` rating changes (at least 2 are needed for a spread).
+    window: int = 10
+    sigma_init: float = 1.0
+    # Keeps tanh(sigma) > 0: a player whose rating has settled can still move.
+    sigma_min: float = 0.1
+    # Lower bound of the normal-CDF factor, which is 0 between equal ratings and would freeze them.
+    eps: float = 0.01
+    scale: float = 1.0
+    # Lowest rating: a judge's weight never reaches 0 or below.
+    floor: float = 10.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "k0 must be > 0": self.k0 > 0,
+            "k_min must be > 0": self.k_min > 0,
+            "decay must be in (0, 1]": 0 < self.decay <= 1,
+            "decay_steps must be >= 1": self.decay_steps >= 1,
+            "window must be >= 2": self.window >= 2,
+            "sigma_init must be > 0": self.sigma_init > 0,
+            "sigma_min must be > 0": self.sigma_min > 0,
+            "eps must be > 0": self.eps > 0,
+            "scale must be > 0": self.scale > 0,
+            "initial_rating must be >= floor": self.initial_rating >= self.floor,
+        }
+        failed = [message for message, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"rating.sparta: {'; '.join(failed)}")
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> "SpartaConfig":
+        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"rating.sparta: unknown key(s) {unknown}")
+        return cls(**cfg)
+
+
+@dataclass
+class _Player:
+    rating: float
+    recent_changes: list[float]
+    updates: int
+    history: list[float] = field(default_factory=list)
+
+    def k(self, cfg: SpartaConfig) -> float:
+        return max(cfg.k_min, cfg.k0 * cfg.decay ** (self.updates / cfg.decay_steps))
+
+    def sigma(self, cfg: SpartaConfig) -> float:
+        """Spread of the last ``window`` changes (the list never holds more)."""
+        if len(self.recent_changes) < 2:
+            return cfg.sigma_init
+        return max(cfg.sigma_min, float(np.std(self.recent_changes)))
+
+    def move(self, delta: float, cfg: SpartaConfig) -> None:
+        # The change recorded for sigma is the one applied, after the floor.
+        rating = max(cfg.floor, self.rating + delta)
+        self.recent_changes = [*self.recent_changes, rating - self.rating][-cfg.window :]
+        self.rating = rating
+        self.updates += 1
+        self.history.append(rating)
+
+
+def _start(name: str, state: dict | None, cfg: SpartaConfig) -> _Player:
+    """The player as the previous iteration left it, or a newcomer at ``initial_rating``."""
+    previous = (state or {}).get("models", {}).get(name)
+    if previous is None:
+        return _Player(cfg.initial_rating, [], 0)
+    return _Player(
+        float(previous["rating"]), [float(c) for c in previous["recent_changes"]][-cfg.window :], previous["updates"]
+    )
+
+
+def fit_sparta(verdicts: pd.DataFrame, state: dict | None, models: list[str], cfg: SpartaConfig) -> dict:
+    """Run the iteration's duels in match order from ``state`` (the previous document, or None) and document them.
+
+    Both players' steps are computed from the pre-duel state, so neither side of a duel sees the other's update.
+    Duels without a verdict (``d`` NaN) are skipped.
+    """
+    players = {name: _start(name, state, cfg) for name in models}
+    duels = rated_duels(verdicts, models)
+    for name_a, name_b, d in duels.itertuples(index=False, name=None):
+        a, b = players[name_a], players[name_b]
+        sigma_a, sigma_b = a.sigma(cfg), b.sigma(cfg)
+        z = (a.rating - b.rating) / math.sqrt(sigma_a**2 + sigma_b**2)
+        f = max(abs(math.erf(z / math.sqrt(2))), cfg.eps)
+        delta_a = a.k(cfg) * d * math.tanh(sigma_a) * f / cfg.scale
+        delta_b = -b.k(cfg) * d * math.tanh(sigma_b) * f / cfg.scale
+        a.move(delta_a, cfg)
+        b.move(delta_b, cfg)
+    return {
+        "scheme": "sparta",
+        "params": asdict(cfg),
+        "models": {
+            name: {
+                "rating": p.rating,
+                "uncertainty": p.sigma(cfg),
+                "matches": len(p.history),
+                "updates": p.updates,
+                "recent_changes": p.recent_changes,
+                "history": p.history,
+            }
+            for name, p in players.items()
+        },
+        "duels": len(duels),
+    }

@@ -1,0 +1,63 @@
+"""Duel verdicts: the judges' preferences on one match folded into one score difference ``d`` in [-1, 1].
+
+Every rating scheme reads the same verdicts, so the rules hold for all of them: a duellist never judges its own
+duel, invalid verdicts are dropped (never guessed), and both presentation orders of a judge count equally.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+DUEL_COLUMNS = ["match_id", "round", "prompt_id", "model_a", "model_b"]
+
+
+def duel_verdicts(matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """One row per match, in match order, with ``d = sum_j w_j p_j / sum_j w_j`` and ``n_judges``.
+
+    ``p_j`` is judge j's mean preference over its valid orders (averaging A-B and B-A cancels position bias);
+    ``w_j = weights.get(j, 1.0)``, so judges outside the population (the verifier) weigh 1. When all of a
+    duel's judges weigh 0 the unweighted mean is used, so a duel is not lost to weights alone; a duel with no
+    valid judge outside it gets ``d = NaN`` and ``n_judges = 0``.
+    """
+    if matches["match_id"].duplicated().any():
+        duplicated = matches.loc[matches["match_id"].duplicated(), "match_id"].unique()[:3].tolist()
+        raise ValueError(f"matches: match_id must be unique; repeated: {duplicated}")
+    negative = {judge: w for judge, w in weights.items() if w < 0}
+    if negative:
+        raise ValueError(f"judge weights must be >= 0 (they come from ratings); got {negative}")
+    unknown = sorted(set(judgments["match_id"]) - set(matches["match_id"]))
+    if unknown:
+        raise ValueError(f"judgments name {len(unknown)} match(es) missing from the matches table, e.g. {unknown[:3]}")
+
+    duels = matches[DUEL_COLUMNS].reset_index(drop=True)
+    # A row counts only if the judge's verdict parsed; `eq(True)` also treats a null `valid` as invalid.
+    valid = judgments.loc[judgments["valid"].eq(True) & judgments["preference"].notna()]
+    per_judge = (
+        valid.groupby(["match_id", "judge"], as_index=False)["preference"]
+        .mean()
+        .merge(duels[["match_id", "model_a", "model_b"]], on="match_id")
+    )
+    per_judge = per_judge[(per_judge["judge"] != per_judge["model_a"]) & (per_judge["judge"] != per_judge["model_b"])]
+    w = per_judge["judge"].map(dict(weights)).fillna(1.0).astype(float)
+    sums = (
+        per_judge.assign(w=w, wp=w * per_judge["preference"])
+        .groupby("match_id")
+        .agg(w=("w", "sum"), wp=("wp", "sum"), p=("preference", "sum"), n_judges=("preference", "size"))
+    )
+    sums["d"] = (sums["wp"] / sums["w"]).where(sums["w"] > 0, sums["p"] / sums["n_judges"])
+    verdicts = duels.merge(sums[["d", "n_judges"]], left_on="match_id", right_index=True, how="left")
+    return verdicts.assign(
+        d=verdicts["d"].astype(float), n_judges=verdicts["n_judges"].fillna(0).astype(np.int64)
+    ).reset_index(drop=True)
+
+
+def rated_duels(verdicts: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """The duels a rating scheme consumes: those with a verdict, between two distinct population members."""
+    duels = verdicts.loc[verdicts["d"].notna(), ["model_a", "model_b", "d"]]
+    strangers = sorted((set(duels["model_a"]) | set(duels["model_b"])) - set(models))
+    if strangers:
+        raise ValueError(f"verdicts: duels name model(s) {strangers} outside the population {sorted(models)}")
+    if (duels["model_a"] == duels["model_b"]).any():
+        raise ValueError("verdicts: a model cannot duel itself")
+    return duels.reset_index(drop=True)

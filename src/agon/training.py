@@ -1,0 +1,164 @@
+"""The train stage: DPO with a LoRA adapter (TRL's DPOTrainer + peft), on CPU or GPU.
+
+Iterations chain adapters without merging: iteration 0 trains a fresh LoRA adapter on the base, whose
+reference is the base with the adapter disabled; iteration i > 0 loads iteration i-1's adapter and keeps
+training it, and TRL freezes a copy of it as the reference, so the reference is the previous iteration's
+policy (iterative DPO's pi_t). No second copy of the base model is ever loaded.
+"""
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import pandas as pd
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import AutoModelForCausalLM
+from trl import DPOConfig, DPOTrainer
+
+from agon.contracts import PAIRS, read_table
+from agon.files import atomic_directory, write_json
+from agon.models import ModelSpec, load_tokenizer, resolve_device
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # DPO + NLL on the chosen answer: plain DPO made the tiny model worse every iteration (likelihood
+    # displacement), DPO+NLL lifted it 72 -> 90.5% over three iterations (notes/stack).
+    loss_type: tuple[str, ...] = ("sigmoid", "sft")
+    loss_weights: tuple[float, ...] | None = (1.0, 1.0)
+    beta: float = 0.1
+    # LoRA on a 1M-parameter model needs a far larger rate than TRL's default 1e-6 (tuned for full fine-tuning).
+    learning_rate: float = 1.0e-3
+    epochs: float = 1.0
+    batch_size: int = 16
+    max_length: int = 64
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    target_modules: tuple[str, ...] = field(default=("all-linear",))
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> "TrainConfig":
+        return cls(
+            loss_type=tuple(cfg["loss_type"]),
+            loss_weights=tuple(cfg["loss_weights"]) if cfg["loss_weights"] is not None else None,
+            beta=cfg["beta"],
+            learning_rate=cfg["learning_rate"],
+            epochs=cfg["epochs"],
+            batch_size=cfg["batch_size"],
+            max_length=cfg["max_length"],
+            lora_r=cfg["lora_r"],
+            lora_alpha=cfg["lora_alpha"],
+            lora_dropout=cfg["lora_dropout"],
+            target_modules=tuple(cfg["target_modules"]),
+        )
+
+    def lora(self) -> LoraConfig:
+        modules = "all-linear" if self.target_modules == ("all-linear",) else list(self.target_modules)
+        return LoraConfig(
+            r=self.lora_r,
+            lora_alpha=self.lora_alpha,
+            lora_dropout=self.lora_dropout,
+            target_modules=modules,
+            task_type="CAUSAL_LM",
+        )
+
+
+def preference_dataset(pairs: pd.DataFrame) -> datasets.Dataset:
+    """Conversational prompt/chosen/rejected rows: TRL applies the model's own chat template."""
+    return datasets.Dataset.from_dict(
+        {
+            "prompt": [[{"role": "user", "content": p}] for p in pairs["prompt"]],
+            "chosen": [[{"role": "assistant", "content": c}] for c in pairs["chosen"]],
+            "rejected": [[{"role": "assistant", "content": r}] for r in pairs["rejected"]],
+        }
+    )
+
+
+def _policy(spec: ModelSpec, cfg: TrainConfig, device: torch.device) -> PeftModel:
+    model = AutoModelForCausalLM.from_pretrained(
+        spec.base,
+        dtype=torch.bfloat16 if device.type == "cuda" else torch.float32,
+        trust_remote_code=spec.trust_remote_code,
+    )
+    if spec.adapter is None:
+        return get_peft_model(model, cfg.lora())
+    return PeftModel.from_pretrained(model, spec.adapter, is_trainable=True)
+
+
+def train_adapter(
+    pairs_path: str | Path,
+    out_dir: str | Path,
+    spec: ModelSpec,
+    cfg: TrainConfig,
+    *,
+    device: str,
+    seed: int,
+    threads: int = 1,
+) -> dict:
+    """Train ``spec``'s adapter on the pairs and save it (with tokenizer and train_metrics.json) to ``out_dir``."""
+    torch.set_num_threads(threads)
+    datasets.disable_progress_bars()
+    torch.manual_seed(seed)
+    pairs = read_table(pairs_path, PAIRS)
+    target = resolve_device(device)
+    tokenizer = load_tokenizer(spec)
+    policy = _policy(spec, cfg, target)
+    start = time.monotonic()
+    metrics: dict[str, object] = {
+        "model": spec.name,
+        "base": spec.base,
+        "previous_adapter": spec.adapter,
+        "reference": "previous adapter (frozen copy)" if spec.adapter else "base with adapter disabled",
+        "pairs": len(pairs),
+        "seed": seed,
+        "loss_type": list(cfg.loss_type),
+        "loss_weights": list(cfg.loss_weights) if cfg.loss_weights else None,
+    }
+    with atomic_directory(out_dir) as tmp:
+        if len(pairs) == 0:
+            # Nothing to learn from: the adapter carries over unchanged so the next iteration can run.
+            logger.warning("no pairs for %s: saving its adapter unchanged", spec.name)
+            metrics.update(steps=0, log=[])
+        else:
+            args = DPOConfig(
+                output_dir=str(tmp / "trainer"),
+                loss_type=list(cfg.loss_type),
+                loss_weights=list(cfg.loss_weights) if cfg.loss_weights else None,
+                beta=cfg.beta,
+                learning_rate=cfg.learning_rate,
+                lr_scheduler_type="constant",
+                num_train_epochs=cfg.epochs,
+                per_device_train_batch_size=cfg.batch_size,
+                max_length=cfg.max_length,
+                seed=seed,
+                data_seed=seed,
+                # TRL's defaults target big GPU models: bf16 fails without a GPU, checkpointing slows small ones.
+                use_cpu=target.type == "cpu",
+                bf16=target.type == "cuda",
+                activation_checkpointing=False,
+                logging_steps=1,
+                save_strategy="no",
+                report_to=[],
+                disable_tqdm=True,
+            )
+            trainer = DPOTrainer(
+                model=policy, args=args, train_dataset=preference_dataset(pairs), processing_class=tokenizer
+            )
+            result = trainer.train()
+            policy = trainer.model
+            metrics.update(
+                steps=trainer.state.global_step, train_loss=result.training_loss, log=trainer.state.log_history
+            )
+            shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        policy.save_pretrained(tmp, selected_adapters=["default"])
+        tokenizer.save_pretrained(tmp)
+        metrics["seconds"] = round(time.monotonic() - start, 2)
+        write_json(metrics, tmp / "train_metrics.json")
+    return metrics

@@ -1,0 +1,16 @@
+from agon.judging import JudgeConfig, judge_matches
+from agon.logs import log_to
+
+method = snakemake.wildcards.get("method", "verifier")
+with log_to(snakemake.log[0]):
+    judge_matches(
+        snakemake.input.matches,
+        list(snakemake.input.generations),
+        snakemake.output[0],
+        JudgeConfig.from_dict({**snakemake.params.judging, "method": method}),
+        judge_name=snakemake.wildcards.get("model", "verifier"),
+        task=snakemake.params.task,
+        spec_dict=snakemake.params.spec,
+        device=snakemake.params.device,
+        threads=snakemake.threads,
+    )

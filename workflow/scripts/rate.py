@@ -1,0 +1,14 @@
+from agon.logs import log_to
+from agon.ratings import rate_iteration
+
+with log_to(snakemake.log[0]):
+    rate_iteration(
+        snakemake.input.matches,
+        list(snakemake.input.judgments),
+        snakemake.input.get("previous"),
+        snakemake.output[0],
+        snakemake.wildcards.scheme,
+        snakemake.params.params,
+        snakemake.params.models,
+        snakemake.params.seed,
+    )
