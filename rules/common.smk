@@ -106,11 +106,6 @@ def previous_ratings(wildcards):
     return {"previous": f"results/{RUN}/iter_{iteration - 1}/ratings/{scheme}.json"} if iteration > 0 else {}
 
 
-def initial_ratings(scheme):
-    start = config["rating"][scheme]["initial_rating"]
-    return {m: config["tribe"]["initial_ratings"].get(m, start) for m in MODELS}
-
-
 def all_outputs():
     """What `snakemake` builds by default: every iteration's files and the evaluation of iterations 0..N."""
     per_iteration = [
@@ -124,5 +119,7 @@ def all_outputs():
         ]
     ]
     judgments = [f for i in range(ITERATIONS) for method in JUDGING["judges"] for f in judgment_files(i, method)]
+    if "verifier" in JUDGING["judges"] and MEMBER_JUDGES:
+        judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
     return per_iteration + judgments + evaluations

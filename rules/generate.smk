@@ -33,7 +33,7 @@ rule schedule:
         "results/{run}/benchmarks/schedule/iter_{i}.tsv"
     params:
         models=MODELS,
-        initial=initial_ratings(SCHEME),
+        initial=config["tribe"]["initial_ratings"],
         tribe=config["tribe"],
         seed=lambda wc: job_seed("schedule", wc.i),
     resources:

@@ -52,3 +52,25 @@ rule judge_by_verifier:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/judge.py"
+
+
+rule judge_agreement:
+    input:
+        matches=rules.schedule.output[0],
+        verifier=rules.judge_by_verifier.output[0],
+        judgments=lambda wc: [f for method in MEMBER_JUDGES for f in judgment_files(wc.i, method)],
+    output:
+        "results/{run}/iter_{i}/judgments/agreement.json",
+    log:
+        "results/{run}/logs/judge_agreement/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/judge_agreement/iter_{i}.tsv"
+    params:
+        paths=lambda wc: {method: judgment_files(wc.i, method) for method in MEMBER_JUDGES},
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/judge_agreement.py"

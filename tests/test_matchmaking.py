@@ -76,3 +76,24 @@ def test_a_model_answers_only_the_prompts_of_its_own_duels():
         expected = matches.loc[(matches["model_a"] == model) | (matches["model_b"] == model), "prompt_id"]
         assert mine["prompt_id"].tolist() == expected.tolist()
         assert set(mine.columns) == {"prompt_id", "prompt", "reference", "split"}
+
+
+def test_initial_ratings_are_scheme_free_and_fill_missing_models_with_their_mean(tmp_path):
+    from agon.contracts import PROMPTS, read_table, write_table
+    from agon.matchmaking import schedule_matches
+
+    write_table(_prompts(8), tmp_path / "prompts.parquet", PROMPTS)
+    cfg = MatchmakingConfig(random_match_prob=0.0, num_opponents=1)
+    # a=0, b=100 given; c and d get the mean 50 -> a's nearest is c or d (50 away), never b (100 away)
+    schedule_matches(
+        tmp_path / "prompts.parquet",
+        None,
+        tmp_path / "m.parquet",
+        MODELS,
+        {"a": 0.0, "b": 100.0},
+        cfg,
+        iteration=0,
+        seed=0,
+    )
+    matches = read_table(tmp_path / "m.parquet", MATCHES)
+    assert set(matches.loc[matches["model_a"] == "a", "model_b"]) <= {"c", "d"}

@@ -47,6 +47,7 @@ def test_default_config_dry_run_plans_every_iteration(tmp_path):
         ("generate_shard", 12),
         ("judge_by_member", 12),
         ("judge_by_verifier", 3),
+        ("judge_agreement", 3),
         ("rate", 3),
         ("pairs", 3),
         ("train", 12),
@@ -124,6 +125,8 @@ def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
     assert set(verifier["match_id"]) == set(matches["match_id"])
     ratings = json.loads((it / "ratings" / "sparta.json").read_text())
     assert set(ratings["models"]) == set(MODELS) and ratings["scheme"] == "sparta"
+    agreement = json.loads((it / "judgments" / "agreement.json").read_text())
+    assert agreement["peer"]["duels"] == 12
     stats = json.loads((it / "pairs" / "stats.json").read_text())
     assert stats["duels"] == 12 and stats["pairs"] == len(read_table(it / "pairs" / "ada.parquet", PAIRS))
 

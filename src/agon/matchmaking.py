@@ -91,8 +91,15 @@ def schedule_matches(
     iteration: int,
     seed: int,
 ) -> None:
-    """Write the iteration's matches, pairing by the previous iteration's ratings (or the initial ones)."""
-    ratings = dict(initial_ratings)
+    """Write the iteration's matches, pairing by the previous iteration's ratings (or the initial ones).
+
+    Initial ratings serve matchmaking only, so they are scheme-free: models left out get the mean of the
+    given ones (with none given, all models are equal). Changing rating.scheme then never re-runs iteration 0's
+    matches, generations or judgments.
+    """
+    given = dict(initial_ratings)
+    start = sum(given.values()) / len(given) if given else 0.0
+    ratings = {m: given.get(m, start) for m in models}
     if previous_ratings_path is not None:
         document = read_json(previous_ratings_path)
         ratings.update({name: entry["rating"] for name, entry in document["models"].items()})
