@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 from agon.config import is_embedded, load_schema, validate_config
+from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed
 
 # Validate first: a bad config stops here, before any job runs, naming the key.
@@ -22,7 +23,7 @@ wildcard_constraints:
     model="|".join(map(re.escape, MODELS)),
     i=r"\d+",
     shard=r"\d+",
-    scheme="sparta|elo",
+    scheme="|".join(RATING_SCHEMES),
 
 
 def job_seed(*parts):
@@ -114,6 +115,7 @@ def all_outputs():
         for path in [
             "matches.parquet",
             f"ratings/{SCHEME}.json",
+            "ratings/comparison.json",
             "pairs/stats.json",
             *[f"adapters/{m}" for m in MODELS],
         ]
@@ -122,4 +124,5 @@ def all_outputs():
     if "verifier" in JUDGING["judges"] and MEMBER_JUDGES:
         judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
-    return per_iteration + judgments + evaluations
+    trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS else []
+    return per_iteration + judgments + evaluations + trajectory

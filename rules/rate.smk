@@ -23,3 +23,43 @@ rule rate:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/rate.py"
+
+
+rule compare_schemes:
+    input:
+        matches=rules.schedule.output[0],
+        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
+    output:
+        json="results/{run}/iter_{i}/ratings/comparison.json",
+        png="results/{run}/iter_{i}/ratings/comparison.png",
+    log:
+        "results/{run}/logs/compare_schemes/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/compare_schemes/iter_{i}.tsv"
+    params:
+        schemes={scheme: config["rating"][scheme] for scheme in RATING_SCHEMES},
+        models=MODELS,
+        seed=lambda wc: job_seed("compare_schemes", wc.i),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/compare_schemes.py"
+
+
+rule rating_trajectory:
+    input:
+        lambda wc: [f"results/{RUN}/iter_{i}/ratings/{wc.scheme}.json" for i in range(ITERATIONS)],
+    output:
+        "results/{run}/ratings/{scheme}.tsv",
+    log:
+        "results/{run}/logs/rating_trajectory/{scheme}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/rating_trajectory.py"

@@ -98,9 +98,32 @@ def test_bad_train_on_is_named():
 
 def test_build_pairs_and_stats_on_no_duels():
     empty = pd.DataFrame(
-        columns=["match_id", "prompt_id", "prompt", "reference", "model_a", "model_b", "d", "answer_a", "answer_b"]
+        columns=[
+            *["match_id", "prompt_id", "prompt", "reference", "model_a", "model_b"],
+            *["d", "n_judges", "answer_a", "answer_b"],
+        ]
     )
     pairs = build_pairs(empty, PairsConfig())
     assert pairs.empty and list(pairs.columns) == PAIRS.columns
     assert pairs_for_model(pairs, "a", PairsConfig()).empty
     assert pair_stats(empty, pairs, PairsConfig(), "arithmetic")["pairs"] == 0
+
+
+def test_min_judges_drops_duels_decided_by_too_few_judges():
+    duels = pd.DataFrame(
+        {
+            "match_id": ["m0", "m1"],
+            "prompt_id": ["p0", "p1"],
+            "prompt": ["q0", "q1"],
+            "reference": ["1", "2"],
+            "model_a": ["a", "a"],
+            "model_b": ["b", "b"],
+            "d": [1.0, 1.0],
+            "n_judges": [2, 1],
+            "answer_a": ["1", "2"],
+            "answer_b": ["7", "9"],
+        }
+    )
+    assert build_pairs(duels, PairsConfig(margin=0.99, min_judges=2))["match_id"].tolist() == ["m0"]
+    stats = pair_stats(duels, build_pairs(duels, PairsConfig(min_judges=2)), PairsConfig(min_judges=2), None)
+    assert stats["dropped_too_few_judges"] == 1

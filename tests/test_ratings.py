@@ -296,10 +296,12 @@ def test_elo_conserves_the_sum_of_ratings(duels):
 
 def test_unknown_scheme_names_the_key_and_the_choices():
     with pytest.raises(
-        ValueError, match=r"rating.scheme: unknown scheme 'glicko'; expected one of \['sparta', 'elo'\]"
+        ValueError,
+        match=r"rating.scheme: unknown scheme 'glicko'; expected one of \['sparta', 'sparta_dynamic', "
+        r"'sparta_static', 'elo', 'bradley_terry', 'weng_lin', 'win_rate'\]",
     ):
         rating_config("glicko", {})
-    assert SCHEMES == ("sparta", "elo")
+    assert SCHEMES == ("sparta", "sparta_dynamic", "sparta_static", "elo", "bradley_terry", "weng_lin", "win_rate")
 
 
 def test_fit_ratings_dispatches_on_the_scheme():

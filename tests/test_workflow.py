@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from safetensors.torch import load_file
 
@@ -49,6 +50,8 @@ def test_default_config_dry_run_plans_every_iteration(tmp_path):
         ("judge_by_verifier", 3),
         ("judge_agreement", 3),
         ("rate", 3),
+        ("compare_schemes", 3),
+        ("rating_trajectory", 1),
         ("pairs", 3),
         ("train", 12),
         ("evaluate", 16),
@@ -123,6 +126,9 @@ def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
         )
     verifier = read_table(it / "judgments" / "verifier" / "verifier.parquet", JUDGMENTS)
     assert set(verifier["match_id"]) == set(matches["match_id"])
+    comparison = json.loads((it / "ratings" / "comparison.json").read_text())
+    assert set(comparison["schemes"]) >= {"sparta", "elo", "bradley_terry", "weng_lin", "win_rate"}
+    assert (it / "ratings" / "comparison.png").stat().st_size > 0
     ratings = json.loads((it / "ratings" / "sparta.json").read_text())
     assert set(ratings["models"]) == set(MODELS) and ratings["scheme"] == "sparta"
     agreement = json.loads((it / "judgments" / "agreement.json").read_text())
@@ -140,6 +146,8 @@ def test_micro_run_evaluates_every_model_at_every_iteration(micro_run):
             assert metrics["iteration"] == iteration and metrics["heldout_prompts"] == 20
             assert {"greedy_accuracy", "sampled_accuracy"} <= set(metrics)
     assert not any(out.rglob("shards/*/*.parquet"))  # shard files are temporary
+    trajectory = pd.read_csv(out / "ratings" / "sparta.tsv", sep="\t")
+    assert sorted(set(trajectory["iteration"])) == [0, 1] and set(trajectory["model"]) == set(MODELS)
 
 
 @pytest.mark.slow
@@ -148,8 +156,11 @@ def test_micro_run_is_complete_and_reruns_only_the_rating_stage(micro_run):
     again = snakemake("--configfile", str(MICRO), cwd=root)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
-    # another scheme from the judgments on disk: only rate jobs run
-    elo = snakemake("results/micro/iter_1/ratings/elo.json", "--configfile", str(MICRO), cwd=root)
+    # another scheme from the judgments on disk, all iterations at once: only rate jobs run (and the table)
+    elo = snakemake("results/micro/ratings/elo.tsv", "--configfile", str(MICRO), cwd=root)
     assert elo.returncode == 0, elo.stderr[-3000:]
-    assert set(re.findall(r"^(?:local)?rule (\w+):", elo.stdout + elo.stderr, flags=re.MULTILINE)) == {"rate"}
+    assert set(re.findall(r"^(?:local)?rule (\w+):", elo.stdout + elo.stderr, flags=re.MULTILINE)) == {
+        "rate",
+        "rating_trajectory",
+    }
     assert json.loads((out / "iter_1" / "ratings" / "elo.json").read_text())["scheme"] == "elo"

@@ -125,6 +125,13 @@ def _tribe_problems(config: dict) -> Iterator[str]:
     unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
     if unknown:
         yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
+    rating = config["rating"]
+    anchor = rating["bradley_terry"]["anchor"]
+    if anchor is not None and anchor not in models:
+        yield f"config key 'rating.bradley_terry.anchor': {anchor!r} is not a model of the population {models}"
+    strangers = sorted(set(rating["sparta_static"]["weights"]) - set(models) - {"verifier"})
+    if strangers:
+        yield f"config key 'rating.sparta_static.weights': {strangers} are neither models {models} nor 'verifier'"
     training = config["training"]
     weights = training["loss_weights"]
     if weights is not None and len(weights) != len(training["loss_type"]):

@@ -23,6 +23,7 @@ TRAIN_ON = ("all", "own")
 @dataclass(frozen=True)
 class PairsConfig:
     margin: float = 0.0
+    min_judges: int = 1
     train_on: str = "all"  # all: every model trains on every pair (as SPARTA); own: only its own duels
 
     def __post_init__(self) -> None:
@@ -31,7 +32,7 @@ class PairsConfig:
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "PairsConfig":
-        return cls(margin=float(cfg["margin"]), train_on=cfg["train_on"])
+        return cls(margin=float(cfg["margin"]), min_judges=cfg["min_judges"], train_on=cfg["train_on"])
 
 
 def answers_of(generations: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -49,7 +50,11 @@ def duels_with_answers(verdicts: pd.DataFrame, matches: pd.DataFrame, answers: M
 
 def build_pairs(duels: pd.DataFrame, cfg: PairsConfig) -> pd.DataFrame:
     """Every pair the iteration's duels give, in match order."""
-    decided = duels[(duels["d"].abs() > cfg.margin) & (duels["answer_a"] != duels["answer_b"])]
+    decided = duels[
+        (duels["d"].abs() > cfg.margin)
+        & (duels["n_judges"] >= cfg.min_judges)
+        & (duels["answer_a"] != duels["answer_b"])
+    ]
     a_wins = decided["d"] > 0
     return pd.DataFrame(
         {
@@ -83,6 +88,9 @@ def pair_stats(duels: pd.DataFrame, pairs: pd.DataFrame, cfg: PairsConfig, task:
         "dropped_identical_answers": int(identical.sum()),
         "dropped_no_verdict": int((no_verdict & ~identical).sum()),
         "dropped_within_margin": int(((duels["d"].abs() <= cfg.margin) & ~identical & ~no_verdict).sum()),
+        "dropped_too_few_judges": int(
+            ((duels["n_judges"] < cfg.min_judges) & (duels["d"].abs() > cfg.margin) & ~identical & ~no_verdict).sum()
+        ),
         "margin": cfg.margin,
         "margin_histogram": {"edges": edges.round(2).tolist(), "counts": counts.tolist()},
         "chosen_model_share": (pairs["chosen_model"].value_counts(normalize=True).round(4).to_dict()),

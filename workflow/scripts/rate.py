@@ -11,4 +11,5 @@ with log_to(snakemake.log[0]):
         snakemake.params.params,
         snakemake.params.models,
         snakemake.params.seed,
+        iteration=int(snakemake.wildcards.i),
     )

@@ -31,7 +31,7 @@ def make_judge(cfg: JudgeConfig, name: str, *, task: str, spec: "ModelSpec | Non
         case "verifier":
             return VerifierJudge(task, name)
         case "peer":
-            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device)
+            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device, task)
         case "logprob":
             model, tokenizer = load_for_inference(_model_of(spec, name, cfg.method), resolve_device(device))
             return LogprobJudge(name, model, tokenizer, cfg.batch_size)

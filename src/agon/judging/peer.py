@@ -168,9 +168,15 @@ class LikelihoodJudge:
         return judgments_frame(verdicts, self.name, self.method)
 
 
-def peer_judge(cfg: JudgeConfig, name: str, spec: ModelSpec, device: str) -> Judge:
+def peer_judge(cfg: JudgeConfig, name: str, spec: ModelSpec, device: str, task: str) -> Judge:
     """Load ``spec`` once and wrap it as the judge of the configured mode."""
+    from agon.judging.reference import ReferenceJudge
+
     model, tokenizer = load_for_inference(spec, resolve_device(device))
-    if cfg.mode == "score":
-        return ScoreJudge(name, HFGenerator(model, tokenizer), cfg)
-    return LikelihoodJudge(name, model, tokenizer, cfg.batch_size)
+    match cfg.mode:
+        case "score":
+            return ScoreJudge(name, HFGenerator(model, tokenizer), cfg)
+        case "reference":
+            return ReferenceJudge(name, HFGenerator(model, tokenizer), cfg, task)
+        case _:
+            return LikelihoodJudge(name, model, tokenizer, cfg.batch_size)

@@ -12,7 +12,7 @@ from agon.contracts import JUDGMENTS
 DUEL_COLUMNS = ["match_id", "prompt", "reference", "model_a", "model_b", "answer_a", "answer_b"]
 # "ab" shows the answers in match order, "ba" swapped: judging both cancels a judge's position bias.
 ORDERS = ("ab", "ba")
-PEER_MODES = ("likelihood", "score")
+PEER_MODES = ("likelihood", "score", "reference")
 
 T = TypeVar("T")
 

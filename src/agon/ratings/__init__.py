@@ -2,10 +2,13 @@
 
 Every scheme writes the same document, ``iter_<i>/ratings/<scheme>.json``::
 
-    {"scheme": ..., "params": {...}, "duels": int,
+    {"scheme": ..., "params": {...}, "duels": int, "judge_weights": {judge: weight},
      "models": {name: {"rating", "uncertainty", "matches", "updates", "recent_changes", "history"}}}
 
-and continues from its own document of the previous iteration, whose ratings also weigh the judges.
+with ``ci_low`` and ``ci_high`` per model where the scheme has intervals (``bradley_terry``, ``weng_lin``,
+``win_rate``), and continues from its own document of the previous iteration. That document also weighs the
+judges (``judge_weights``): by their ratings, by their rank (``sparta_dynamic``) or not at all but by the config
+(``sparta_static``). docs/ratings.md describes every scheme.
 """
 
 import logging
@@ -15,18 +18,31 @@ import pandas as pd
 
 from agon.contracts import JUDGMENTS, MATCHES, read_table
 from agon.files import read_json, write_json
+from agon.ratings.bradley_terry import BradleyTerryConfig, fit_bradley_terry
 from agon.ratings.elo import EloConfig, fit_elo
-from agon.ratings.sparta import SpartaConfig, fit_sparta
+from agon.ratings.sparta import SpartaConfig, SpartaDynamicConfig, SpartaStaticConfig, fit_sparta, rank_weights
 from agon.ratings.verdicts import duel_verdicts
+from agon.ratings.weng_lin import WengLinConfig, fit_weng_lin
+from agon.ratings.win_rate import WinRateConfig, fit_win_rate
 
 __all__ = [
     "SCHEMES",
+    "BradleyTerryConfig",
     "EloConfig",
+    "RatingConfig",
     "SpartaConfig",
+    "SpartaDynamicConfig",
+    "SpartaStaticConfig",
+    "WengLinConfig",
+    "WinRateConfig",
     "duel_verdicts",
+    "fit_bradley_terry",
     "fit_elo",
     "fit_ratings",
     "fit_sparta",
+    "fit_weng_lin",
+    "fit_win_rate",
+    "judge_weights",
     "rate_iteration",
     "rating_config",
     "ratings_of",
@@ -34,16 +50,36 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMES = ("sparta", "elo")
+SCHEMES = ("sparta", "sparta_dynamic", "sparta_static", "elo", "bradley_terry", "weng_lin", "win_rate")
+
+RatingConfig = (
+    SpartaConfig
+    | SpartaDynamicConfig
+    | SpartaStaticConfig
+    | EloConfig
+    | BradleyTerryConfig
+    | WengLinConfig
+    | WinRateConfig
+)
 
 
-def rating_config(scheme: str, params: dict) -> SpartaConfig | EloConfig:
+def rating_config(scheme: str, params: dict) -> RatingConfig:
     """The config of ``scheme`` built from its sub-dict of the validated config (``rating.<scheme>``)."""
     match scheme:
         case "sparta":
             return SpartaConfig.from_dict(params)
+        case "sparta_dynamic":
+            return SpartaDynamicConfig.from_dict(params)
+        case "sparta_static":
+            return SpartaStaticConfig.from_dict(params)
         case "elo":
             return EloConfig.from_dict(params)
+        case "bradley_terry":
+            return BradleyTerryConfig.from_dict(params)
+        case "weng_lin":
+            return WengLinConfig.from_dict(params)
+        case "win_rate":
+            return WinRateConfig.from_dict(params)
         case other:
             raise ValueError(f"rating.scheme: unknown scheme {other!r}; expected one of {list(SCHEMES)}")
 
@@ -53,10 +89,43 @@ def fit_ratings(
 ) -> dict:
     """The rating document of ``scheme`` after the iteration's verdicts, continued from ``state``."""
     match rating_config(scheme, params):
-        case SpartaConfig() as cfg:
+        case SpartaConfig() as cfg:  # and its dynamic and static variants: the same update
             return fit_sparta(verdicts, state, models, cfg)
         case EloConfig() as cfg:
             return fit_elo(verdicts, state, models, cfg, seed=seed)
+        case BradleyTerryConfig() as cfg:
+            return fit_bradley_terry(verdicts, state, models, cfg, seed=seed)
+        case WengLinConfig() as cfg:
+            return fit_weng_lin(verdicts, state, models, cfg, seed=seed)
+        case WinRateConfig() as cfg:
+            return fit_win_rate(verdicts, state, models, cfg)
+
+
+def judge_weights(scheme: str, previous_document: dict | None, params: dict, iteration: int) -> dict[str, float]:
+    """The weight of each judge in iteration ``iteration``'s verdicts; judges left out weigh 1.
+
+    - ``sparta_static``: the configured ``weights``, every iteration.
+    - ``sparta_dynamic``: by rank in ``previous_document`` (``sparta.rank_weights``: the ``iteration`` lowest
+      weigh 0, step, 2 step, ...; the rest 1); after ``freeze_after``, the weights the previous document used.
+    - every other scheme: the judge's previous rating, floored at 0 (a weight cannot be negative).
+
+    Without a previous document (iteration 0) every judge weighs 1, except under static weights.
+    """
+    cfg = rating_config(scheme, params)
+    if isinstance(cfg, SpartaStaticConfig):
+        return dict(cfg.weights)
+    if previous_document is None:
+        return {}
+    if isinstance(cfg, SpartaDynamicConfig):
+        if cfg.freeze_after is not None and iteration > cfg.freeze_after:
+            if "judge_weights" not in previous_document:
+                raise ValueError(
+                    f"rating.sparta_dynamic: iteration {iteration} keeps the weights frozen after iteration "
+                    f"{cfg.freeze_after}, but the previous document records none (judge_weights)"
+                )
+            return dict(previous_document["judge_weights"])
+        return rank_weights(ratings_of(previous_document), iteration, cfg)
+    return {name: max(rating, 0.0) for name, rating in ratings_of(previous_document).items()}
 
 
 def ratings_of(document: dict) -> dict[str, float]:
@@ -73,8 +142,10 @@ def rate_iteration(
     params: dict,
     models: list[str],
     seed: int,
+    *,
+    iteration: int = 0,
 ) -> dict:
-    """Rate one iteration's matches and write the document; judges weigh by their previous ratings (else 1)."""
+    """Rate iteration ``iteration``'s matches and write the document, its judges weighed by ``judge_weights``."""
     if not judgment_paths:
         raise ValueError("rate_iteration: no judgment files; every match needs judges")
     matches = read_table(matches_path, MATCHES)
@@ -82,9 +153,9 @@ def rate_iteration(
     state = read_json(previous_path) if previous_path is not None else None
     if state is not None and state["scheme"] != scheme:
         raise ValueError(f"{previous_path}: holds {state['scheme']!r} ratings, cannot continue them as {scheme!r}")
-    weights = ratings_of(state) if state is not None else dict.fromkeys(models, 1.0)
+    weights = judge_weights(scheme, state, params, iteration)
     verdicts = duel_verdicts(matches, judgments, weights)
-    document = fit_ratings(scheme, verdicts, state, models, params, seed)
+    document = {**fit_ratings(scheme, verdicts, state, models, params, seed), "judge_weights": weights}
     write_json(document, out_path)
     logger.info(
         "%s: %d of %d duels rated; %s",

@@ -4,6 +4,7 @@ Only the sign of ``d`` counts (win, loss or draw). Elo depends on the order of i
 choice: the matches' own order, or a seeded shuffle.
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -36,6 +37,11 @@ class EloConfig:
         return cls(**cfg)
 
 
+def _expected(gap: float | np.ndarray) -> float | np.ndarray:
+    """Expected score of a player ``gap`` points above its opponent: a 400-point gap means 10:1 odds."""
+    return 1 / (1 + 10 ** (-gap / 400))
+
+
 def fit_elo(verdicts: pd.DataFrame, state: dict | None, models: list[str], cfg: EloConfig, seed: int = 0) -> dict:
     """Run the iteration's duels from ``state`` (the previous document, or None) and document them.
 
@@ -49,7 +55,7 @@ def fit_elo(verdicts: pd.DataFrame, state: dict | None, models: list[str], cfg: 
     if cfg.order == "shuffled":
         duels = duels.iloc[np.random.default_rng(seed).permutation(len(duels))]
     for a, b, d in duels.itertuples(index=False, name=None):
-        expected_a = 1 / (1 + 10 ** ((ratings[b] - ratings[a]) / 400))
+        expected_a = _expected(ratings[a] - ratings[b])
         score_a = 1.0 if d > 0 else 0.0 if d < 0 else 0.5
         ratings[a] += cfg.k * (score_a - expected_a)
         ratings[b] += cfg.k * ((1 - score_a) - (1 - expected_a))
@@ -72,3 +78,10 @@ def fit_elo(verdicts: pd.DataFrame, state: dict | None, models: list[str], cfg: 
         },
         "duels": len(duels),
     }
+
+
+def win_probabilities(document: dict, model_a: Sequence[str], model_b: Sequence[str]) -> np.ndarray:
+    """P(a beats b): Elo's expected score, the logistic curve of its updates."""
+    models = document["models"]
+    gap = [models[a]["rating"] - models[b]["rating"] for a, b in zip(model_a, model_b, strict=True)]
+    return np.asarray(_expected(np.array(gap, dtype=float)), dtype=float)

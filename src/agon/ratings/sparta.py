@@ -5,10 +5,16 @@ Each duel moves both players by ``K * (+/-d) * tanh(sigma) * max(|Phi(z) - Phi(-
 its recent rating changes (a player still moving a lot moves more), and the normal-CDF factor scales the step
 by how far apart the two ratings are. Ratings are floored so that a rating stays a usable (positive) judge
 weight. ``Phi(z) - Phi(-z) = erf(z / sqrt(2))``, so ``math.erf`` suffices and scipy is not needed.
+
+Three schemes share this update and differ only in how the judges are weighed before it (see ``judge_weights``
+in ``agon.ratings``): ``sparta`` by their previous ratings, ``sparta_dynamic`` by their previous rank (the bottom
+judges silenced, then rising steps; frozen after a configured iteration), ``sparta_static`` by fixed weights.
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +24,8 @@ from agon.ratings.verdicts import rated_duels
 
 @dataclass(frozen=True)
 class SpartaConfig:
+    SCHEME: ClassVar[str] = "sparta"
+
     # Ratings double as judge weights, so they start equal and well above the floor.
     initial_rating: float = 50.0
     # Step size of a new player and the least it decays to: early duels move ratings fast, later ones still move.
@@ -49,17 +57,68 @@ class SpartaConfig:
             "eps must be > 0": self.eps > 0,
             "scale must be > 0": self.scale > 0,
             "initial_rating must be >= floor": self.initial_rating >= self.floor,
+            **self._checks(),
         }
         failed = [message for message, ok in checks.items() if not ok]
         if failed:
-            raise ValueError(f"rating.sparta: {'; '.join(failed)}")
+            raise ValueError(f"rating.{self.SCHEME}: {'; '.join(failed)}")
+
+    def _checks(self) -> dict[str, bool]:
+        """The checks a variant adds to the shared ones."""
+        return {}
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "SpartaConfig":
         unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"rating.sparta: unknown key(s) {unknown}")
+            raise ValueError(f"rating.{cls.SCHEME}: unknown key(s) {unknown}")
         return cls(**cfg)
+
+
+@dataclass(frozen=True)
+class SpartaDynamicConfig(SpartaConfig):
+    """SPARTA with judges weighed by their rank in the previous iteration instead of their rating.
+
+    At iteration i the ``i`` lowest-rated judges (more every iteration, as in the SPARTA authors' code) weigh
+    ``0, step, 2 * step, ...`` (at most 1) and every other judge weighs 1. The weights need no normalising: a
+    verdict divides by the sum of its judges' weights, so only their ratios count, and 1 for the rest is what
+    gives ``step`` its meaning.
+    """
+
+    SCHEME: ClassVar[str] = "sparta_dynamic"
+
+    # The authors' weights: the worst judge 0, the next 0.1, 0.2, ...
+    step: float = 0.1
+    # The authors freeze from their 8th iteration (counted from 1) on the weights of their 7th: our iteration 6.
+    freeze_after: int | None = 6
+
+    def _checks(self) -> dict[str, bool]:
+        return {
+            "step must be >= 0": self.step >= 0,
+            "freeze_after must be >= 0 or null": self.freeze_after is None or self.freeze_after >= 0,
+        }
+
+
+@dataclass(frozen=True)
+class SpartaStaticConfig(SpartaConfig):
+    """SPARTA with fixed judge weights from the config; judges not listed (the verifier, say) weigh 1."""
+
+    SCHEME: ClassVar[str] = "sparta_static"
+
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def _checks(self) -> dict[str, bool]:
+        return {"weights must be >= 0": all(w >= 0 for w in self.weights.values())}
+
+
+def rank_weights(ratings: Mapping[str, float], iteration: int, cfg: SpartaDynamicConfig) -> dict[str, float]:
+    """Judge weights from a ranking: the ``iteration`` lowest rated weigh ``0, step, 2 * step, ...``, the rest 1.
+
+    Equal ratings are ranked by name, so the weights do not depend on the order of ``ratings``.
+    """
+    ranked = sorted(ratings, key=lambda name: (ratings[name], name))
+    bottom = min(max(iteration, 0), len(ranked))
+    return {name: min(1.0, rank * cfg.step) if rank < bottom else 1.0 for rank, name in enumerate(ranked)}
 
 
 @dataclass
@@ -115,7 +174,7 @@ def fit_sparta(verdicts: pd.DataFrame, state: dict | None, models: list[str], cf
         a.move(delta_a, cfg)
         b.move(delta_b, cfg)
     return {
-        "scheme": "sparta",
+        "scheme": cfg.SCHEME,
         "params": asdict(cfg),
         "models": {
             name: {

@@ -55,7 +55,8 @@ def duel_verdicts(matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mappi
 def rated_duels(verdicts: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """The duels a rating scheme consumes: those with a verdict, between two distinct population members."""
     duels = verdicts.loc[verdicts["d"].notna(), ["model_a", "model_b", "d"]]
-    strangers = sorted((set(duels["model_a"]) | set(duels["model_b"])) - set(models))
+    # unique() before set(): a million-row string column is hashed in C, not iterated in Python.
+    strangers = sorted((set(duels["model_a"].unique()) | set(duels["model_b"].unique())) - set(models))
     if strangers:
         raise ValueError(f"verdicts: duels name model(s) {strangers} outside the population {sorted(models)}")
     if (duels["model_a"] == duels["model_b"]).any():

@@ -28,6 +28,15 @@ def checker(task_name: str):
             raise ValueError(f"task.name: no answer checker for task {other!r}")
 
 
+def answer_extractor(task_name: str):
+    """The function ``response -> canonical answer or None`` of the task (for judges that compare answers)."""
+    match task_name:
+        case "arithmetic":
+            return arithmetic.extract_answer
+        case other:
+            raise ValueError(f"task.name: no answer extractor for task {other!r}")
+
+
 def split_sizes(task_cfg: dict, pool_size: int) -> dict[str, int]:
     """Sizes of the three disjoint splits; train gets whatever held-out and preference leave."""
     heldout, preference = task_cfg["heldout_size"], task_cfg["preference_size"]

@@ -1,0 +1,373 @@
+"""The schemes beside SPARTA and Elo: Bradley-Terry, Weng-Lin, win rate, and SPARTA's judge weightings."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agon.contracts import JUDGMENTS, MATCHES, write_table
+from agon.files import write_json
+from agon.ratings import (
+    SCHEMES,
+    BradleyTerryConfig,
+    SpartaConfig,
+    SpartaDynamicConfig,
+    WengLinConfig,
+    WinRateConfig,
+    bradley_terry,
+    fit_bradley_terry,
+    fit_ratings,
+    fit_sparta,
+    fit_weng_lin,
+    fit_win_rate,
+    judge_weights,
+    rate_iteration,
+    rating_config,
+    ratings_of,
+    weng_lin,
+    win_rate,
+)
+from agon.ratings.sparta import rank_weights
+
+from .test_ratings import _close, _judgments, _matches, _through_json, _verdicts
+
+# a beats b 3 times of 4: P(a beats b) = 3/4, odds 3, logit ln 3, so R_a - R_b = 400 * log10(3) = 190.848501887865
+THREE_OF_FOUR = (("a", "b", 1.0), ("b", "a", -0.5), ("a", "b", 0.2), ("a", "b", -1.0))
+GAP_3_TO_1 = 190.848501887865
+
+
+def _ci_width(document: dict, name: str) -> float:
+    return document["models"][name]["ci_high"] - document["models"][name]["ci_low"]
+
+
+# --- Bradley-Terry ----------------------------------------------------------------------------------------
+
+
+def test_bt_three_wins_of_four_is_400_log10_3_points_above_the_anchor():
+    cfg = BradleyTerryConfig(l2=0.0, anchor="b", bootstrap_rounds=0)
+    doc = fit_bradley_terry(_verdicts(*THREE_OF_FOUR), None, ["a", "b"], cfg)
+    assert doc["models"]["b"]["rating"] == 1000.0
+    assert doc["models"]["a"]["rating"] == pytest.approx(1000.0 + GAP_3_TO_1, abs=1e-9)
+    # the model the ratings claim: 1 / (1 + 10 ** (-190.85 / 400)) = 1 / (1 + 1/3) = 3/4
+    assert bradley_terry.win_probabilities(doc, ["a"], ["b"]) == pytest.approx([0.75])
+    assert doc["pair_counts"] == [{"model_a": "a", "model_b": "b", "wins": 3, "ties": 0, "losses": 1}]
+    assert doc["models"]["a"]["uncertainty"] is None and doc["models"]["a"]["ci_low"] is None
+
+
+def test_bt_without_anchor_centres_the_mean_on_base_and_scale_sets_the_unit():
+    # mean at 1000: +-200 * log10(3) = +-95.42425094393249; scale 100 puts 10:1 odds at 100 points
+    doc = fit_bradley_terry(_verdicts(*THREE_OF_FOUR), None, ["a", "b"], BradleyTerryConfig(l2=0.0, bootstrap_rounds=0))
+    assert ratings_of(doc) == pytest.approx({"a": 1095.4242509439325, "b": 904.5757490560675}, abs=1e-9)
+    cfg = BradleyTerryConfig(l2=0.0, bootstrap_rounds=0, base=0.0, scale=100.0)
+    doc = fit_bradley_terry(_verdicts(*THREE_OF_FOUR), None, ["a", "b"], cfg)
+    assert doc["models"]["a"]["rating"] - doc["models"]["b"]["rating"] == pytest.approx(100 * math.log10(3))
+
+
+def test_bt_ties_count_as_half_a_win_for_each_side():
+    # two wins and two ties: 2 + 2 * 0.5 = 3 wins of 4 for a, the same fit as three wins and a loss
+    cfg = BradleyTerryConfig(l2=0.0, anchor="b", bootstrap_rounds=0)
+    doc = fit_bradley_terry(
+        _verdicts(("a", "b", 1.0), ("a", "b", 0.0), ("b", "a", 0.0), ("a", "b", 0.5)), None, ["a", "b"], cfg
+    )
+    assert doc["models"]["a"]["rating"] == pytest.approx(1000.0 + GAP_3_TO_1, abs=1e-9)
+    assert doc["pair_counts"] == [{"model_a": "a", "model_b": "b", "wins": 2, "ties": 2, "losses": 0}]
+    # only ties: no one is better
+    doc = fit_bradley_terry(_verdicts(("a", "b", 0.0), ("b", "a", 0.0)), None, ["a", "b"], cfg)
+    assert ratings_of(doc) == pytest.approx({"a": 1000.0, "b": 1000.0})
+
+
+def test_bt_anchor_holds_one_model_and_shifts_the_rest_together():
+    duels = _verdicts(("a", "b", 1.0), ("b", "c", 1.0), ("c", "a", -1.0), ("a", "b", -1.0), ("b", "c", 0.0))
+    by_anchor = {
+        anchor: ratings_of(
+            fit_bradley_terry(duels, None, ["a", "b", "c"], BradleyTerryConfig(anchor=anchor, bootstrap_rounds=0))
+        )
+        for anchor in ("a", "c")
+    }
+    assert by_anchor["a"]["a"] == 1000.0 and by_anchor["c"]["c"] == 1000.0
+    shift = by_anchor["a"]["a"] - by_anchor["c"]["a"]
+    assert {m: r - shift for m, r in by_anchor["a"].items()} == pytest.approx(by_anchor["c"])
+
+
+def test_bt_l2_keeps_a_clean_sweep_finite_at_its_first_order_condition():
+    # a wins 4 of 4. The ridge optimum (t_a = -t_b = g / 2) solves 4 (1 - s(g)) = l2 * g / 2, g in logits.
+    doc = fit_bradley_terry(_verdicts(*[("a", "b", 1.0)] * 4), None, ["a", "b"], BradleyTerryConfig(bootstrap_rounds=0))
+    g = (doc["models"]["a"]["rating"] - doc["models"]["b"]["rating"]) * math.log(10) / 400
+    assert 4 * (1 - 1 / (1 + math.exp(-g))) == pytest.approx(1.0e-3 * g / 2, rel=1e-6)
+    assert 5 < g < 10  # about 1100 points: large, but a number
+
+
+def test_bt_models_without_duels_stay_at_base_without_an_interval():
+    doc = fit_bradley_terry(
+        _verdicts(("a", "b", 1.0), ("a", "b", -1.0), ("c", "d", np.nan)),
+        None,
+        ["a", "b", "c"],
+        BradleyTerryConfig(),
+        seed=3,
+    )
+    assert doc["models"]["c"] == {
+        "rating": 1000.0,
+        "uncertainty": None,
+        "ci_low": None,
+        "ci_high": None,
+        "matches": 0,
+        "updates": 0,
+        "recent_changes": [],
+        "history": [],
+    }
+    assert doc["duels"] == 2
+
+
+def test_bt_bootstrap_interval_holds_the_estimate_shrinks_with_more_duels_and_repeats_for_a_seed():
+    duels = [("a", "b", 1.0), ("a", "b", 1.0), ("b", "a", 1.0), ("b", "c", 1.0), ("c", "b", 1.0), ("a", "c", 1.0)]
+    models, cfg = ["a", "b", "c"], BradleyTerryConfig(bootstrap_rounds=300)
+    few = fit_bradley_terry(_verdicts(*duels * 3), None, models, cfg, seed=11)
+    many = fit_bradley_terry(_verdicts(*duels * 30), None, models, cfg, seed=11)
+    for doc in (few, many):
+        for entry in doc["models"].values():
+            assert entry["ci_low"] <= entry["rating"] <= entry["ci_high"]
+            assert entry["uncertainty"] > 0
+    for name in models:
+        # 10x the duels: about sqrt(10) = 3.2x narrower
+        assert _ci_width(many, name) < _ci_width(few, name) / 2
+    assert fit_bradley_terry(_verdicts(*duels * 3), None, models, cfg, seed=11) == few
+    assert (
+        fit_bradley_terry(_verdicts(*duels * 3), None, models, cfg, seed=12)["models"]["a"]["ci_low"]
+        != few["models"]["a"]["ci_low"]
+    )
+
+
+def test_bt_accumulating_iterations_equals_fitting_their_duels_at_once():
+    first, second = [("a", "b", 1.0), ("b", "c", -1.0)], [("c", "a", 1.0), ("a", "b", 0.0), ("c", "b", -1.0)]
+    models, cfg = ["a", "b", "c"], BradleyTerryConfig(accumulate=True, bootstrap_rounds=0)
+    previous = _through_json(fit_bradley_terry(_verdicts(*first), None, models, cfg))
+    resumed = fit_bradley_terry(_verdicts(*second), previous, models, cfg)
+    whole = fit_bradley_terry(_verdicts(*first, *second), None, models, cfg)
+    assert ratings_of(resumed) == pytest.approx(ratings_of(whole), abs=1e-9)
+    assert resumed["pair_counts"] == whole["pair_counts"]
+    assert (resumed["duels"], resumed["fitted_duels"]) == (3, 5)
+    assert resumed["models"]["a"]["updates"] == 3  # 1 duel in the first iteration, 2 in the second
+    alone = fit_bradley_terry(_verdicts(*second), previous, models, BradleyTerryConfig(bootstrap_rounds=0))
+    assert alone["fitted_duels"] == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.sampled_from("abcd"), st.sampled_from([-1.0, 0.0, 1.0])).filter(
+            lambda t: t[0] != t[1]
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_bt_ratings_do_not_depend_on_row_order_or_model_names(duels, random):
+    cfg = BradleyTerryConfig(bootstrap_rounds=0)
+    reference = ratings_of(fit_bradley_terry(_verdicts(*duels), None, list("abcd"), cfg))
+    shuffled = random.sample(duels, len(duels))
+    rename = dict(zip("abcd", random.sample(["w", "x", "y", "z"], 4), strict=True))
+    renamed = [(rename[a], rename[b], d) for a, b, d in shuffled]
+    other = ratings_of(fit_bradley_terry(_verdicts(*renamed), None, sorted(rename.values()), cfg))
+    assert {m: other[rename[m]] for m in "abcd"} == pytest.approx(reference, abs=1e-6)
+
+
+def test_bt_config_rejects_an_anchor_outside_the_population_and_bad_values():
+    with pytest.raises(ValueError, match=r"rating.bradley_terry.anchor: 'z' is not one of the models"):
+        fit_bradley_terry(_verdicts(("a", "b", 1.0)), None, ["a", "b"], BradleyTerryConfig(anchor="z"))
+    with pytest.raises(ValueError, match=r"rating.bradley_terry.anchor: 'c' has no rated duel"):
+        fit_bradley_terry(_verdicts(("a", "b", 1.0)), None, ["a", "b", "c"], BradleyTerryConfig(anchor="c"))
+    with pytest.raises(ValueError, match=r"rating.bradley_terry: scale must be > 0; ci must be in \(0, 1\)"):
+        BradleyTerryConfig(scale=0.0, ci=1.0)
+    with pytest.raises(ValueError, match=r"rating.bradley_terry: unknown key\(s\) \['k'\]"):
+        BradleyTerryConfig.from_dict({"k": 1})
+
+
+# --- Weng-Lin (openskill) ---------------------------------------------------------------------------------
+
+
+def test_weng_lin_win_moves_the_winner_up_and_shrinks_both_sigmas():
+    # Bradley-Terry full, tau 0, equal beliefs mu 25, sigma^2 = 625/9, beta^2 = 625/36:
+    # c^2 = 2 sigma^2 + 2 beta^2 = 173.6111, c = 13.176156917368248, p = 1/2
+    # mu_a += sigma^2 / c * (1 - 1/2) = 2.63523138347365; loser symmetric
+    # gamma = sigma / c = 0.6324555320336759, delta = gamma * sigma^2 / c^2 * p (1 - p) = 0.06324555320336758
+    # sigma_a = sqrt(sigma^2 * (1 - delta)) = 8.065506316323546 (< 8.3333)
+    doc = fit_weng_lin(_verdicts(("a", "b", 0.3)), None, ["a", "b"], WengLinConfig(tau=0.0))
+    a, b = doc["models"]["a"], doc["models"]["b"]
+    assert (a["rating"], b["rating"]) == (_close(27.63523138347365), _close(22.36476861652635))
+    assert (a["uncertainty"], b["uncertainty"]) == (_close(8.065506316323546), _close(8.065506316323546))
+    # 95% interval: mu -+ 1.959963984540054 sigma
+    assert a["ci_low"] == _close(27.63523138347365 - 1.9599639845400536 * 8.065506316323546)
+    assert (a["matches"], a["updates"], a["history"]) == (1, 1, [a["rating"]])
+
+
+def test_weng_lin_draw_keeps_means_and_shrinks_sigmas():
+    doc = fit_weng_lin(_verdicts(("a", "b", 0.0)), None, ["a", "b"], WengLinConfig())
+    assert ratings_of(doc) == _close({"a": 25.0, "b": 25.0})
+    assert doc["models"]["a"]["uncertainty"] < 25.0 / 3
+
+
+def test_weng_lin_resumed_from_its_document_equals_one_uninterrupted_run():
+    duels = [("a", "b", 1.0), ("b", "c", -0.5), ("a", "c", 0.0), ("c", "a", 1.0)] * 3
+    models, cfg = ["a", "b", "c"], WengLinConfig()
+    whole = fit_weng_lin(_verdicts(*duels), None, models, cfg)
+    first = fit_weng_lin(_verdicts(*duels[:5]), None, models, cfg)
+    resumed = fit_weng_lin(_verdicts(*duels[5:]), _through_json(first), models, cfg)
+    for name in models:
+        for key in ("rating", "uncertainty", "updates"):
+            assert resumed["models"][name][key] == whole["models"][name][key]
+
+
+def test_weng_lin_predicts_even_odds_between_equals_and_favours_the_winner():
+    doc = fit_weng_lin(_verdicts(("a", "b", 1.0), ("a", "b", 1.0)), None, ["a", "b", "c"], WengLinConfig())
+    p = weng_lin.win_probabilities(doc, ["a", "b", "c"], ["b", "a", "c"])
+    assert p[0] > 0.5 and p[0] + p[1] == pytest.approx(1.0) and p[2] == pytest.approx(0.5)
+
+
+def test_weng_lin_config_checks_its_model_and_order():
+    with pytest.raises(ValueError, match=r"rating.weng_lin: model must be one of .*; order must be one of"):
+        WengLinConfig(model="glicko", order="random")
+
+
+# --- win rate ---------------------------------------------------------------------------------------------
+
+
+def test_win_rate_counts_ties_half_with_a_wilson_interval():
+    # a: win, tie, loss, win -> (2 + 0.5) / 4 = 0.625; se = sqrt(0.625 * 0.375 / 4) = 0.24206145913796356
+    # Wilson, z = 1.9599639845400536, n = 4: centre (0.625 + z^2/8) / (1 + z^2/4) -+ ...
+    #   = [0.2194265200653629, 0.9081007708209878]
+    doc = fit_win_rate(
+        _verdicts(("a", "b", 1.0), ("b", "a", 0.0), ("a", "b", -0.5), ("b", "a", -1.0)),
+        None,
+        ["a", "b", "c"],
+        WinRateConfig(),
+    )
+    a = doc["models"]["a"]
+    assert (a["rating"], a["uncertainty"]) == (0.625, _close(0.24206145913796356))
+    assert (a["ci_low"], a["ci_high"]) == (_close(0.2194265200653629), _close(0.9081007708209878))
+    assert (a["wins"], a["ties"], a["losses"], a["matches"]) == (2, 1, 1, 4)
+    assert doc["models"]["b"]["rating"] == 0.375
+    assert doc["models"]["c"]["rating"] == 0.5 and doc["models"]["c"]["ci_low"] is None
+    # Bradley-Terry ratio of strengths: 0.625 / (0.625 + 0.375)
+    assert win_rate.win_probabilities(doc, ["a", "c"], ["b", "c"]) == pytest.approx([0.625, 0.5])
+
+
+def test_win_rate_accumulates_the_previous_counts_on_request():
+    previous = _through_json(fit_win_rate(_verdicts(("a", "b", 1.0)), None, ["a", "b"], WinRateConfig()))
+    doc = fit_win_rate(_verdicts(("a", "b", -1.0)), previous, ["a", "b"], WinRateConfig(accumulate=True))
+    assert (doc["models"]["a"]["rating"], doc["models"]["a"]["matches"], doc["models"]["a"]["updates"]) == (0.5, 1, 2)
+    doc = fit_win_rate(_verdicts(("a", "b", -1.0)), previous, ["a", "b"], WinRateConfig())
+    assert doc["models"]["a"]["rating"] == 0.0
+
+
+# --- SPARTA's judge weightings ----------------------------------------------------------------------------
+
+
+def test_rank_weights_silence_the_worst_judge_then_rise_by_step():
+    ratings = {"e": 60.0, "a": 40.0, "c": 55.0, "b": 40.0, "d": 70.0}
+    # iteration 3: the 3 lowest (a and b tie at 40, a first by name; then c) weigh 0, 0.1, 0.2; the rest 1
+    assert rank_weights(ratings, 3, SpartaDynamicConfig()) == _close({"a": 0.0, "b": 0.1, "c": 0.2, "e": 1.0, "d": 1.0})
+    assert rank_weights(ratings, 0, SpartaDynamicConfig()) == dict.fromkeys(ratings, 1.0)
+    # steps never pass 1, and more iterations than judges weigh them all
+    assert rank_weights(ratings, 9, SpartaDynamicConfig(step=0.4)) == _close(
+        {"a": 0.0, "b": 0.4, "c": 0.8, "e": 1.0, "d": 1.0}
+    )
+
+
+def test_dynamic_weights_come_from_the_previous_ranking_and_freeze_after_the_configured_iteration():
+    previous = {
+        "scheme": "sparta_dynamic",
+        "models": {"a": {"rating": 30.0}, "b": {"rating": 50.0}, "c": {"rating": 40.0}},
+    }
+    params = {"freeze_after": 2}
+    assert judge_weights("sparta_dynamic", None, params, 0) == {}
+    assert judge_weights("sparta_dynamic", previous, params, 1) == {"a": 0.0, "c": 1.0, "b": 1.0}
+    assert judge_weights("sparta_dynamic", previous, params, 2) == _close({"a": 0.0, "c": 0.1, "b": 1.0})
+    # iteration 3 > freeze_after: the weights the previous document used, whatever its ratings now say
+    frozen = {**previous, "judge_weights": {"a": 0.0, "b": 0.1, "c": 1.0}}
+    assert judge_weights("sparta_dynamic", frozen, params, 3) == {"a": 0.0, "b": 0.1, "c": 1.0}
+    with pytest.raises(ValueError, match=r"frozen after iteration 2, but the previous document records none"):
+        judge_weights("sparta_dynamic", previous, params, 3)
+    assert judge_weights("sparta_dynamic", previous, {"freeze_after": None}, 30) == _close(
+        {"a": 0.0, "c": 0.1, "b": 0.2}
+    )
+
+
+def test_static_weights_are_the_configured_ones_and_other_schemes_weigh_by_rating():
+    previous = {"models": {"a": {"rating": 30.0}, "b": {"rating": -5.0}}}
+    assert judge_weights("sparta_static", None, {"weights": {"a": 2.0}}, 0) == {"a": 2.0}
+    assert judge_weights("sparta_static", previous, {"weights": {"a": 2.0}}, 5) == {"a": 2.0}
+    assert judge_weights("elo", previous, {}, 1) == {"a": 30.0, "b": 0.0}
+    assert judge_weights("bradley_terry", None, {}, 0) == {}
+    with pytest.raises(ValueError, match=r"rating.sparta_static: weights must be >= 0"):
+        rating_config("sparta_static", {"weights": {"a": -1.0}})
+    with pytest.raises(ValueError, match=r"rating.sparta_dynamic: unknown key\(s\) \['weights'\]"):
+        rating_config("sparta_dynamic", {"weights": {}})
+
+
+def _iteration_files(tmp_path):
+    """One duel a-b judged by c (for a, +1) and e (for b, -1)."""
+    write_table(_matches(("m1", "a", "b")), tmp_path / "matches.parquet", MATCHES)
+    write_table(_judgments(("m1", "c", "ab", 1.0), ("m1", "c", "ba", 1.0)), tmp_path / "c.parquet", JUDGMENTS)
+    write_table(_judgments(("m1", "e", "ab", -1.0), ("m1", "e", "ba", -1.0)), tmp_path / "e.parquet", JUDGMENTS)
+    return tmp_path / "matches.parquet", [tmp_path / "c.parquet", tmp_path / "e.parquet"]
+
+
+def test_rate_iteration_weighs_judges_by_rank_under_sparta_dynamic_and_records_the_weights(tmp_path):
+    matches, judgments = _iteration_files(tmp_path)
+    previous = fit_sparta(_verdicts(), None, ["a", "b", "c", "e"], SpartaDynamicConfig())
+    previous["models"]["e"]["rating"] = 20.0  # e ranks last: weight 0, so c alone decides: d = 1
+    write_json(previous, tmp_path / "previous.json")
+    args = (
+        matches,
+        judgments,
+        tmp_path / "previous.json",
+        tmp_path / "out.json",
+        "sparta_dynamic",
+        {},
+        ["a", "b", "c", "e"],
+    )
+    doc = rate_iteration(*args, seed=0, iteration=1)
+    assert doc["judge_weights"] == {"e": 0.0, "a": 1.0, "b": 1.0, "c": 1.0}
+    assert doc["scheme"] == "sparta_dynamic" and doc["params"]["step"] == 0.1
+    # between equals with d = 1: delta = 10 * 1 * tanh(1) * 0.01 = 0.07615941559557649
+    assert doc["models"]["a"]["rating"] == _close(50.07615941559557649)
+    # the existing call, without an iteration, is iteration 0: no weighting by rank
+    doc = rate_iteration(*args, seed=0)
+    assert doc["judge_weights"] == dict.fromkeys("abce", 1.0) and doc["models"]["a"]["rating"] == 50.0
+
+
+def test_rate_iteration_under_sparta_static_uses_the_configured_weights(tmp_path):
+    matches, judgments = _iteration_files(tmp_path)
+    # c 3, e 1: d = (3 * 1 + 1 * -1) / 4 = 0.5 -> delta = 10 * 0.5 * tanh(1) * 0.01 = 0.038079707797788245
+    params = {"weights": {"c": 3.0, "e": 1.0}}
+    doc = rate_iteration(matches, judgments, None, tmp_path / "out.json", "sparta_static", params, list("abce"), seed=0)
+    assert doc["models"]["a"]["rating"] == _close(50.038079707797788245)
+    assert doc["judge_weights"] == {"c": 3.0, "e": 1.0} and doc["params"]["weights"] == {"c": 3.0, "e": 1.0}
+
+
+def test_sparta_variants_share_the_normal_update():
+    verdicts = _verdicts(("a", "b", 1.0), ("b", "c", -0.5))
+    normal = fit_sparta(verdicts, None, ["a", "b", "c"], SpartaConfig())
+    for scheme in ("sparta_dynamic", "sparta_static"):
+        doc = fit_ratings(scheme, verdicts, None, ["a", "b", "c"], {}, seed=0)
+        assert doc["models"] == normal["models"] and doc["scheme"] == scheme
+
+
+# --- the registry -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_scheme_writes_the_common_document_as_strict_json(scheme):
+    verdicts = _verdicts(("a", "b", 1.0), ("b", "c", 0.0), ("c", "a", -0.5), ("a", "b", np.nan))
+    doc = fit_ratings(scheme, verdicts, None, ["a", "b", "c", "d"], {}, seed=1)
+    assert doc["scheme"] == scheme and doc["duels"] == 3 and rating_config(scheme, doc["params"])
+    for entry in doc["models"].values():
+        assert {"rating", "uncertainty", "matches", "updates", "recent_changes", "history"} <= set(entry)
+    assert doc["models"]["d"]["matches"] == 0 and doc["models"]["a"]["matches"] == 2
+    has_ci = scheme in ("bradley_terry", "weng_lin", "win_rate")
+    assert ("ci_low" in doc["models"]["a"]) == has_ci
+    json.dumps(doc, allow_nan=False)  # no NaN reaches the file
