@@ -371,3 +371,27 @@ def test_every_scheme_writes_the_common_document_as_strict_json(scheme):
     has_ci = scheme in ("bradley_terry", "weng_lin", "win_rate")
     assert ("ci_low" in doc["models"]["a"]) == has_ci
     json.dumps(doc, allow_nan=False)  # no NaN reaches the file
+
+
+def test_accumulated_bradley_terry_drops_duels_of_models_that_left_the_population():
+    import pandas as pd
+
+    from agon.ratings import fit_ratings
+
+    verdicts = pd.DataFrame(
+        {
+            "match_id": ["m0", "m1"],
+            "round": [0, 0],
+            "prompt_id": ["p0", "p1"],
+            "model_a": ["a", "a"],
+            "model_b": ["b", "b"],
+            "d": [1.0, -1.0],
+            "n_judges": [1, 1],
+        }
+    )
+    params = {"accumulate": True, "bootstrap_rounds": 0}
+    first = fit_ratings("bradley_terry", verdicts, None, ["a", "b", "gone"], params, seed=0)
+    first["pair_counts"].append({"model_a": "a", "model_b": "gone", "wins": 3, "ties": 0, "losses": 0})
+    second = fit_ratings("bradley_terry", verdicts, first, ["a", "b"], params, seed=0)
+    assert set(second["models"]) == {"a", "b"}
+    assert second["models"]["a"]["rating"] == pytest.approx(second["models"]["b"]["rating"])

@@ -93,6 +93,8 @@ def _with_previous(counts: pd.DataFrame, state: dict | None, models: list[str]) 
     """``counts`` plus the previous document's, oriented and ordered as ``pair_counts`` orders them."""
     index = {name: i for i, name in enumerate(models)}
     previous = pd.DataFrame((state or {}).get("pair_counts", []), columns=list(counts.columns))
+    # Duels of models that left the population say nothing about the current models' strengths.
+    previous = previous[previous["model_a"].isin(index) & previous["model_b"].isin(index)]
     flip = (previous["model_a"].map(index) > previous["model_b"].map(index)).to_numpy()
     previous = pd.DataFrame(
         {
