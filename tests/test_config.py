@@ -100,6 +100,7 @@ def test_default_floats_are_numbers_not_strings():
         ({"tribe": {"initial_ratings": {"zed": 60.0}}}, r"tribe.initial_ratings': \['zed'\] are not models"),
         ({"training": {"loss_type": ["sigmoid"], "loss_weights": [1.0, 1.0]}}, r"2 weights for 1 loss types"),
         ({"rating": {"bradley_terry": {"anchor": "zed"}}}, r"bradley_terry.anchor': 'zed' is not a model"),
+        ({"pairs": {"min_judges": 3}}, r"pairs.min_judges': 3 judges per duel cannot be met: .* leaves 2 judge"),
         ({"rating": {"sparta_static": {"weights": {"zed": 1.0}}}}, r"sparta_static.weights': \['zed'\] are neither"),
     ],
 )

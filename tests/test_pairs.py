@@ -35,7 +35,8 @@ def _judgments(preferences: dict[str, float], judge: str = "d") -> pd.DataFrame:
 def files(tmp_path):
     write_table(_matches(), tmp_path / "matches.parquet", MATCHES)
     write_table(_generations(), tmp_path / "gen.parquet", GENERATIONS)
-    write_json({"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcd"}}, tmp_path / "ratings.json")
+    ratings = {"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcd"}, "judge_weights": {}}
+    write_json(ratings, tmp_path / "ratings.json")
     return tmp_path
 
 
@@ -127,3 +128,24 @@ def test_min_judges_drops_duels_decided_by_too_few_judges():
     assert build_pairs(duels, PairsConfig(margin=0.99, min_judges=2))["match_id"].tolist() == ["m0"]
     stats = pair_stats(duels, build_pairs(duels, PairsConfig(min_judges=2)), PairsConfig(min_judges=2), None)
     assert stats["dropped_too_few_judges"] == 1
+
+
+def test_judges_weigh_as_in_the_rating_documents_judge_weights(files):
+    # judge d says A (+0.8), judge e says B (-0.4); weights 1 vs 3 -> d = (0.8 - 1.2) / 4 = -0.1: B wins
+    judgments = pd.concat([_judgments({"m0": 0.8}, "d"), _judgments({"m0": -0.4}, "e")], ignore_index=True)
+    write_table(judgments, files / "j.parquet", JUDGMENTS)
+    ratings = {"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcde"}, "judge_weights": {"e": 3.0}}
+    write_json(ratings, files / "ratings.json")
+    outs = {m: files / f"{m}.parquet" for m in "abc"}
+    make_pairs(
+        files / "matches.parquet",
+        [files / "j.parquet"],
+        [files / "gen.parquet"],
+        files / "ratings.json",
+        outs,
+        files / "stats.json",
+        PairsConfig(),
+        task="arithmetic",
+    )
+    pairs = read_table(outs["a"], PAIRS)
+    assert pairs["chosen_model"].tolist() == ["b"] and pairs["margin"].tolist() == pytest.approx([0.1])

@@ -120,6 +120,12 @@ def _tribe_problems(config: dict) -> Iterator[str]:
             f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
             f"so they need at least 3 models, got {len(models)}"
         )
+    judges_per_duel = len(models) - 2 if judging["signal"] in ("peer", "logprob") else 1
+    if config["pairs"]["min_judges"] > judges_per_duel:
+        yield (
+            f"config key 'pairs.min_judges': {config['pairs']['min_judges']} judges per duel cannot be met: "
+            f"signal {judging['signal']!r} with {len(models)} models leaves {judges_per_duel} judge(s) outside a duel"
+        )
     if judging["signal"] not in judging["judges"]:
         yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
     unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))

@@ -13,7 +13,6 @@ import pandas as pd
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, read_table, write_table
 from agon.files import read_json, write_json
-from agon.ratings import ratings_of
 from agon.ratings.verdicts import duel_verdicts
 from agon.tasks import checker
 
@@ -122,13 +121,14 @@ def make_pairs(
 ) -> None:
     """Write each model's training pairs and the iteration's pair statistics.
 
-    Judges weigh by their ratings in ``ratings_path`` (the iteration's ratings under ``rating.scheme``).
+    Judges weigh as they did when ``ratings_path`` (the iteration's ratings under ``rating.scheme``) was
+    computed: its ``judge_weights``, so the verdict that moved the ratings is the verdict that makes the pair.
     ``task`` names the checker used to report how many chosen answers are correct (never to pick them).
     """
     matches = read_table(matches_path, MATCHES)
     judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
     generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
-    verdicts = duel_verdicts(matches, judgments, ratings_of(read_json(ratings_path)))
+    verdicts = duel_verdicts(matches, judgments, read_json(ratings_path)["judge_weights"])
     duels = duels_with_answers(verdicts, matches, answers_of(generations))
     pairs = build_pairs(duels, cfg)
     for model, path in out_paths.items():
