@@ -41,8 +41,12 @@ def files(tmp_path):
 
 
 def _run(files, preferences, cfg: PairsConfig | None = None):
-    cfg = cfg or PairsConfig()
     write_table(_judgments(preferences), files / "j.parquet", JUDGMENTS)
+    return _make_pairs(files, cfg or PairsConfig())
+
+
+def _make_pairs(files, cfg: PairsConfig):
+    """The pairs stage on the files in ``files``: each model's pairs and the stats."""
     outs = {m: files / f"{m}.parquet" for m in "abc"}
     make_pairs(
         files / "matches.parquet",
@@ -136,16 +140,5 @@ def test_judges_weigh_as_in_the_rating_documents_judge_weights(files):
     write_table(judgments, files / "j.parquet", JUDGMENTS)
     ratings = {"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcde"}, "judge_weights": {"e": 3.0}}
     write_json(ratings, files / "ratings.json")
-    outs = {m: files / f"{m}.parquet" for m in "abc"}
-    make_pairs(
-        files / "matches.parquet",
-        [files / "j.parquet"],
-        [files / "gen.parquet"],
-        files / "ratings.json",
-        outs,
-        files / "stats.json",
-        PairsConfig(),
-        task="arithmetic",
-    )
-    pairs = read_table(outs["a"], PAIRS)
+    pairs = _make_pairs(files, PairsConfig())[0]["a"]
     assert pairs["chosen_model"].tolist() == ["b"] and pairs["margin"].tolist() == pytest.approx([0.1])
