@@ -13,7 +13,9 @@ the same objective, and the table reports how far apart their logits land.
 scikit-learn is fitted twice on the per-judgment design (one sparse row per judgment: +1 for a, -1 for b, no
 intercept): at its default tolerance and at 1e-8, close to the precision Agon's Newton steps reach (1e-9 logits).
 A third fit gives lbfgs the judgments aggregated per pair (two rows per pair, the wins and losses as sample
-weights): the same likelihood at a fraction of the rows, as FastChat's later leaderboards fit it.
+weights): the same likelihood at a fraction of the rows, as FastChat's later leaderboards fit it. Last, scikit-learn
+does the whole job Agon's bootstrap call does, as FastChat's leaderboard does it: that per-pair fit, then one refit
+per bootstrap round.
 
 Every timed call runs under threadpoolctl's limit of --threads (BLAS and OpenMP, which scikit-learn's loss uses):
 the target machine has 2 cores. Times are medians of --repeats calls, in this one process.
@@ -84,13 +86,17 @@ def sklearn_per_judgment(a: np.ndarray, b: np.ndarray, d: np.ndarray, n_models: 
     return model.fit(x, d > 0)
 
 
-def sklearn_per_pair(a: np.ndarray, b: np.ndarray, d: np.ndarray, n_models: int, l2: float, tol: float):
+def per_pair_counts(a: np.ndarray, b: np.ndarray, d: np.ndarray, n_models: int):
+    """(pairs, wins, losses): each pair i < j coded i * n_models + j, and i's wins and losses in it."""
     i, j = np.minimum(a, b), np.maximum(a, b)
     i_won = (d > 0) == (a == i)
-    codes = i * n_models + j
-    pairs, inverse = np.unique(codes, return_inverse=True)
+    pairs, inverse = np.unique(i * n_models + j, return_inverse=True)
     wins = np.bincount(inverse, weights=i_won, minlength=len(pairs))
-    losses = np.bincount(inverse, minlength=len(pairs)) - wins
+    return pairs, wins, np.bincount(inverse, minlength=len(pairs)) - wins
+
+
+def sklearn_weighted(pairs: np.ndarray, wins: np.ndarray, losses: np.ndarray, n_models: int, l2: float, tol: float):
+    """One lbfgs fit with two rows per pair (i won, i lost) and the counts as sample weights."""
     rows = np.arange(len(pairs))
     x = np.zeros((len(pairs), n_models))
     x[rows, pairs // n_models] = 1.0
@@ -101,6 +107,25 @@ def sklearn_per_pair(a: np.ndarray, b: np.ndarray, d: np.ndarray, n_models: int,
         np.concatenate([np.ones(len(pairs), bool), np.zeros(len(pairs), bool)]),
         sample_weight=np.concatenate([wins, losses]),
     )
+
+
+def sklearn_per_pair(a: np.ndarray, b: np.ndarray, d: np.ndarray, n_models: int, l2: float, tol: float):
+    return sklearn_weighted(*per_pair_counts(a, b, d, n_models), n_models, l2, tol)
+
+
+def sklearn_bootstrap(a, b, d, n_models: int, l2: float, tol: float, rounds: int, seed: int):
+    """The whole job done FastChat's way: a point fit, then one refit per bootstrap round of re-drawn duels.
+
+    The rounds re-draw the per-pair cells multinomially as Agon does, so scikit-learn gets its fastest
+    formulation (the weighted per-pair design), not a million resampled rows per round.
+    """
+    pairs, wins, losses = per_pair_counts(a, b, d, n_models)
+    point = sklearn_weighted(pairs, wins, losses, n_models, l2, tol)
+    cells = np.concatenate([wins, losses])
+    draws = np.random.default_rng(seed).multinomial(int(cells.sum()), cells / cells.sum(), size=rounds)
+    for draw in draws:
+        sklearn_weighted(pairs, draw[: len(pairs)], draw[len(pairs) :], n_models, l2, tol)
+    return point
 
 
 def main() -> None:
@@ -145,6 +170,12 @@ def main() -> None:
             ("scikit-learn lbfgs, per judgment, tol 1e-8", sklearn_per_judgment, 1e-8),
             ("scikit-learn lbfgs, per pair with sample weights, tol 1e-8", sklearn_per_pair, 1e-8),
         ]
+        seconds, _ = timed(
+            lambda: sklearn_bootstrap(a, b, d, args.models, point_cfg.l2, 1e-8, args.rounds, args.seed), args.repeats
+        )
+        rows.append(
+            (f"scikit-learn, the same job: per-pair fit + {args.rounds} bootstrap refits, tol 1e-8", seconds, None)
+        )
         for label, fit, tol in baselines:
             seconds, model = timed(lambda fit=fit, tol=tol: fit(a, b, d, args.models, point_cfg.l2, tol), args.repeats)
             logits = model.coef_[0] - model.coef_[0].mean()

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
-from agon.ratings.verdicts import rated_duels
+from agon.ratings.verdicts import model_codes, rated_duels
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,19 @@ class BradleyTerryConfig:
 
 def pair_counts(duels: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Wins, ties and losses of ``model_a`` per pair, each pair once with ``model_a`` first in ``models``."""
-    index = pd.Index(models)
-    a, b = index.get_indexer(duels["model_a"]), index.get_indexer(duels["model_b"])
+    n = len(models)
+    a, b = model_codes(duels["model_a"], models), model_codes(duels["model_b"], models)
     d = np.where(a < b, 1, -1) * np.sign(duels["d"].to_numpy(dtype=float))
-    counts = (
-        pd.DataFrame({"i": np.minimum(a, b), "j": np.maximum(a, b), "wins": d > 0, "ties": d == 0, "losses": d < 0})
-        .groupby(["i", "j"], as_index=False)
-        .sum()
-    )
+    # One integer cell per (pair, outcome): a bincount is ~5x faster than grouping a million rows.
+    cell = (np.minimum(a, b) * n + np.maximum(a, b)) * 3 + np.select([d > 0, d == 0], [0, 1], 2)
+    counts = np.bincount(cell, minlength=n * n * 3).reshape(n * n, 3)
+    pairs = np.flatnonzero(counts.sum(axis=1))
+    names = np.asarray(models, dtype=object)
     return pd.DataFrame(
         {
-            "model_a": [models[i] for i in counts["i"]],
-            "model_b": [models[j] for j in counts["j"]],
-            **{k: counts[k].astype(np.int64).to_numpy() for k in ("wins", "ties", "losses")},
+            "model_a": names[pairs // n].tolist(),
+            "model_b": names[pairs % n].tolist(),
+            **{k: counts[pairs, c].astype(np.int64) for c, k in enumerate(("wins", "ties", "losses"))},
         }
     )
 
@@ -116,7 +116,8 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _objective(theta: np.ndarray, i: np.ndarray, j: np.ndarray, wins: np.ndarray, totals: np.ndarray, l2: float):
     gap = theta[:, i] - theta[:, j]
-    fit = (wins * _log_sigmoid(gap) + (totals - wins) * _log_sigmoid(-gap)).sum(axis=1)
+    # log s(-x) = log s(x) - x: one transcendental per pair instead of two.
+    fit = (totals * _log_sigmoid(gap) - (totals - wins) * gap).sum(axis=1)
     return fit - 0.5 * l2 * (theta**2).sum(axis=1)
 
 

@@ -52,13 +52,23 @@ def duel_verdicts(matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mappi
     ).reset_index(drop=True)
 
 
+def model_codes(names: pd.Series, models: list[str]) -> np.ndarray:
+    """Position of each name in ``models`` (-1 for a stranger).
+
+    Factorising first hashes each distinct string once in C; looking a million names up in an index directly
+    is about 7x slower on pandas' Arrow-backed strings.
+    """
+    codes, uniques = pd.factorize(names)
+    return pd.Index(models).get_indexer(uniques)[codes] if len(uniques) else np.zeros(0, dtype=np.int64)
+
+
 def rated_duels(verdicts: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """The duels a rating scheme consumes: those with a verdict, between two distinct population members."""
-    duels = verdicts.loc[verdicts["d"].notna(), ["model_a", "model_b", "d"]]
-    # unique() before set(): a million-row string column is hashed in C, not iterated in Python.
-    strangers = sorted((set(duels["model_a"].unique()) | set(duels["model_b"].unique())) - set(models))
-    if strangers:
+    duels = verdicts.loc[verdicts["d"].notna(), ["model_a", "model_b", "d"]].reset_index(drop=True)
+    a, b = model_codes(duels["model_a"], models), model_codes(duels["model_b"], models)
+    if (a < 0).any() or (b < 0).any():
+        strangers = sorted(set(duels.loc[a < 0, "model_a"]) | set(duels.loc[b < 0, "model_b"]))
         raise ValueError(f"verdicts: duels name model(s) {strangers} outside the population {sorted(models)}")
-    if (duels["model_a"] == duels["model_b"]).any():
+    if (a == b).any():
         raise ValueError("verdicts: a model cannot duel itself")
-    return duels.reset_index(drop=True)
+    return duels
