@@ -49,11 +49,14 @@ rule compare_schemes:
         "../workflow/scripts/compare_schemes.py"
 
 
+# Ratings beside the held-out accuracy of the models that played each iteration, and their rank correlation.
 rule rating_trajectory:
     input:
-        lambda wc: [f"results/{RUN}/iter_{i}/ratings/{wc.scheme}.json" for i in range(ITERATIONS)],
+        ratings=lambda wc: [f"results/{RUN}/iter_{i}/ratings/{wc.scheme}.json" for i in range(ITERATIONS)],
+        evals=[f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS) for m in MODELS],
     output:
-        "results/{run}/ratings/{scheme}.tsv",
+        table="results/{run}/ratings/{scheme}.tsv",
+        health="results/{run}/ratings/{scheme}_health.tsv",
     log:
         "results/{run}/logs/rating_trajectory/{scheme}.log",
     resources:

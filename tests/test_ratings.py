@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -140,11 +141,15 @@ def test_judgments_of_unknown_matches_and_negative_weights_are_errors():
 
 # --- SPARTA -----------------------------------------------------------------------------------------------
 
+# The authors' update and step sizes; Agon's default centres the update (tests further down).
+AUTHORS_KEYS = {"centered": False, "k0": 10.0, "k_min": 5.0}
+AUTHORS = SpartaConfig(**AUTHORS_KEYS)
+
 
 def test_sparta_duel_between_equals_moves_by_k0_tanh_sigma_eps():
     # z = 0 -> f = max(|Phi(0) - Phi(0)|, eps) = 0.01; K = 10 * 0.9 ** 0 = 10; sigma = sigma_init = 1
     # delta = 10 * 1 * tanh(1) * 0.01 / 1 = 0.07615941559557649
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), None, ["a", "b"], SpartaConfig())
+    doc = fit_sparta(_verdicts(("a", "b", 1.0)), None, ["a", "b"], AUTHORS)
     assert doc["models"]["a"]["rating"] == _close(50.07615941559557649)
     assert doc["models"]["b"]["rating"] == _close(49.92384058440442351)
     assert doc["models"]["a"]["recent_changes"] == _close([0.07615941559557649])
@@ -155,7 +160,7 @@ def test_sparta_duel_between_unequal_ratings_uses_the_normal_cdf_factor():
     # 51 vs 50, both sigma 1: z = 1 / sqrt(2); Phi(z) - Phi(-z) = erf(z / sqrt(2)) = erf(0.5) = 0.5204998778130465
     # d = 0.5: delta_a = 10 * 0.5 * tanh(1) * 0.5204998778 = 1.9820483255905295, delta_b = -1.9820483255905295
     state = _sparta_state(a=(51.0, [], 0), b=(50.0, [], 0))
-    doc = fit_sparta(_verdicts(("a", "b", 0.5)), state, ["a", "b"], SpartaConfig())
+    doc = fit_sparta(_verdicts(("a", "b", 0.5)), state, ["a", "b"], AUTHORS)
     assert doc["models"]["a"]["rating"] == _close(52.9820483255905295)
     assert doc["models"]["b"]["rating"] == _close(48.0179516744094705)
 
@@ -164,7 +169,7 @@ def test_sparta_k_decays_with_updates_down_to_k_min():
     # a has 10 updates: K_a = max(5, 10 * 0.9 ** 1) = 9; b has 70: 10 * 0.9 ** 7 = 4.78 -> K_b = k_min = 5
     # delta_a = 9 * tanh(1) * 0.01 = 0.06854347403601884, delta_b = -5 * tanh(1) * 0.01 = -0.03807970779778824
     state = _sparta_state(a=(50.0, [], 10), b=(50.0, [], 70))
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], SpartaConfig())
+    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], AUTHORS)
     assert doc["models"]["a"]["rating"] == _close(50.06854347403601884)
     assert doc["models"]["b"]["rating"] == _close(49.96192029220221176)
     assert (doc["models"]["a"]["updates"], doc["models"]["b"]["updates"]) == (11, 71)
@@ -175,7 +180,7 @@ def test_sparta_sigma_is_the_spread_of_the_last_window_changes():
     # b's are [0.2, 0.2]: std 0 -> sigma_min 0.1.
     # Equal ratings: f = eps; delta_a = 10 * tanh(0.5) * 0.01 = 0.046211715726000974,
     # delta_b = -10 * tanh(0.1) * 0.01 = -0.009966799462495582
-    cfg = SpartaConfig(window=2)
+    cfg = SpartaConfig(**AUTHORS_KEYS, window=2)
     state = _sparta_state(a=(50.0, [9.0, 0.0, 1.0], 0), b=(50.0, [0.2, 0.2], 0))
     doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], cfg)
     assert doc["models"]["a"]["rating"] == _close(50.046211715726000974)
@@ -188,11 +193,55 @@ def test_sparta_sigma_is_the_spread_of_the_last_window_changes():
 def test_sparta_ratings_stop_at_the_floor():
     # k0 = 1000 between equals at 12: delta = 1000 * tanh(1) * 0.01 = 7.615941559557649;
     # b would fall to 4.38, the floor keeps it at 10, and the change recorded is the one applied (-2)
-    cfg = SpartaConfig(k0=1000.0, k_min=1000.0, initial_rating=12.0)
+    cfg = SpartaConfig(centered=False, k0=1000.0, k_min=1000.0, initial_rating=12.0)
     doc = fit_sparta(_verdicts(("a", "b", 1.0)), None, ["a", "b"], cfg)
     assert doc["models"]["a"]["rating"] == _close(19.615941559557649)
     assert doc["models"]["b"]["rating"] == 10.0
     assert doc["models"]["b"]["recent_changes"] == _close([-2.0])
+
+
+def test_centered_sparta_moves_by_the_surprise():
+    # Centred defaults: K = 4, spread 40. 60 vs 50, both sigma 1: expected d = erf(10 / 40 / sqrt(2))
+    # = erf(0.1767766952966369) = 0.19741265136584743; a wins outright (d = 1):
+    # delta_a = 4 * (1 - 0.19741265136584743) * tanh(1) = 2.4449833374552106, delta_b = -delta_a.
+    state = _sparta_state(a=(60.0, [], 0), b=(50.0, [], 0))
+    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], SpartaConfig())
+    assert doc["models"]["a"]["rating"] == _close(62.4449833374552106)
+    assert doc["models"]["b"]["rating"] == _close(47.5550166625447894)
+    # A draw between them is a surprise too: it pulls the two together by
+    # 4 * 0.19741265136584743 * tanh(1) = 0.60139328636785.
+    doc = fit_sparta(_verdicts(("a", "b", 0.0)), state, ["a", "b"], SpartaConfig())
+    assert doc["models"]["a"]["rating"] == _close(59.39860671363215)
+
+
+def test_centered_sparta_settles_where_the_authors_form_runs_away():
+    # a wins 75% of its duels against b (E[d] = 0.5): the probit fixed point is a gap of
+    # spread * sqrt(2) * erfinv(0.5) = 40 * 0.6744897501960817 = 26.98 points.
+    rng = np.random.default_rng(0)
+    d = np.where(rng.random(4000) < 0.75, 1.0, -1.0)
+    duels = [("a", "b", float(x)) for x in d]
+    gaps = {}
+    for label, cfg in {"centered": SpartaConfig(), "authors": AUTHORS}.items():
+        half = fit_sparta(_verdicts(*duels[:2000]), None, ["a", "b"], cfg)
+        whole = fit_sparta(_verdicts(*duels[2000:]), _through_json(half), ["a", "b"], cfg)
+        gaps[label] = [doc["models"]["a"]["rating"] - doc["models"]["b"]["rating"] for doc in (half, whole)]
+    assert gaps["centered"][0] == pytest.approx(26.98, abs=6) and gaps["centered"][1] == pytest.approx(26.98, abs=6)
+    # The authors' form has no fixed point: b sits at the floor and a keeps climbing with every net win.
+    assert gaps["authors"][1] > gaps["authors"][0] + 1000 > 2000
+
+
+def test_centered_sparta_ranks_by_strength_on_a_round_robin():
+    # Four players of known strength (probit gaps of 0.5): the centred ratings order them as the truth does.
+    rng = np.random.default_rng(1)
+    strength = {"a": 0.0, "b": 0.5, "c": 1.0, "e": 1.5}
+    duels = []
+    for _ in range(600):
+        x, y = rng.choice(list(strength), size=2, replace=False)
+        p = 0.5 * (1 + math.erf((strength[x] - strength[y]) / 2))  # P(x beats y) = Phi((s_x - s_y) / sqrt(2))
+        duels.append((x, y, 1.0 if rng.random() < p else -1.0))
+    ratings = ratings_of(fit_sparta(_verdicts(*duels), None, list(strength), SpartaConfig()))
+    assert sorted(ratings, key=ratings.get) == ["a", "b", "c", "e"]
+    assert min(ratings.values()) > 10.0 and max(ratings.values()) < 120.0
 
 
 def test_sparta_skips_duels_without_a_verdict_and_lists_every_model():
@@ -213,7 +262,7 @@ def test_sparta_skips_duels_without_a_verdict_and_lists_every_model():
 
 def test_sparta_resumed_from_its_document_equals_one_uninterrupted_run():
     duels = [("a", "b", 1.0), ("b", "c", -0.5), ("a", "c", 0.25)] * 9
-    models, cfg = ["a", "b", "c"], SpartaConfig(window=4)
+    models, cfg = ["a", "b", "c"], SpartaConfig(window=4)  # centred: each duel depends on the ratings before it
     whole = fit_sparta(_verdicts(*duels), None, models, cfg)
     first = fit_sparta(_verdicts(*duels[:13]), None, models, cfg)
     resumed = fit_sparta(_verdicts(*duels[13:]), _through_json(first), models, cfg)
@@ -229,15 +278,15 @@ def test_sparta_resumed_from_its_document_equals_one_uninterrupted_run():
     st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("abc")).filter(lambda p: p[0] != p[1]), max_size=20),
     st.floats(10.0, 100.0),
 )
-def test_sparta_draws_change_no_rating(pairs, start):
-    cfg = SpartaConfig(initial_rating=start)
+def test_sparta_draws_change_no_rating_in_the_authors_form(pairs, start):
+    cfg = SpartaConfig(**AUTHORS_KEYS, initial_rating=start)
     doc = fit_sparta(_verdicts(*[(a, b, 0.0) for a, b in pairs]), None, ["a", "b", "c"], cfg)
     assert set(ratings_of(doc).values()) == {start}
 
 
 def test_sparta_config_rejects_bad_values_and_unknown_keys():
-    with pytest.raises(ValueError, match=r"rating.sparta: window must be >= 2; eps must be > 0"):
-        SpartaConfig(window=1, eps=0.0)
+    with pytest.raises(ValueError, match=r"rating.sparta: window must be >= 2; eps must be > 0; spread must be > 0"):
+        SpartaConfig(window=1, eps=0.0, spread=0.0)
     with pytest.raises(ValueError, match=r"rating.sparta: unknown key\(s\) \['kappa'\]"):
         SpartaConfig.from_dict({"kappa": 1.0})
     assert SpartaConfig.from_dict({"k0": 20.0}) == SpartaConfig(k0=20.0)
@@ -329,8 +378,9 @@ def test_rate_iteration_weighs_judges_by_the_previous_ratings(tmp_path):
         seed=0,
     )
     assert read_json(tmp_path / "out" / "sparta.json") == doc
-    # d = (30 * 1 + 10 * -1) / 40 = 0.5 between equals: delta = 10 * 0.5 * tanh(1) * 0.01 = 0.038079707797788245
-    assert doc["models"]["a"]["rating"] == _close(50.038079707797788245)
+    # d = (30 * 1 + 10 * -1) / 40 = 0.5 between equals (centred: expected 0):
+    # delta = 4 * 0.5 * tanh(1) = 1.5231883119115295
+    assert doc["models"]["a"]["rating"] == _close(51.5231883119115295)
     assert doc["models"]["c"]["rating"] == 30.0
 
 

@@ -333,8 +333,8 @@ def test_rate_iteration_weighs_judges_by_rank_under_sparta_dynamic_and_records_t
     doc = rate_iteration(*args, seed=0, iteration=1)
     assert doc["judge_weights"] == {"e": 0.0, "a": 1.0, "b": 1.0, "c": 1.0}
     assert doc["scheme"] == "sparta_dynamic" and doc["params"]["step"] == 0.1
-    # between equals with d = 1: delta = 10 * 1 * tanh(1) * 0.01 = 0.07615941559557649
-    assert doc["models"]["a"]["rating"] == _close(50.07615941559557649)
+    # between equals with d = 1 (centred: expected 0): delta = 4 * 1 * tanh(1) = 3.0463766238230596
+    assert doc["models"]["a"]["rating"] == _close(53.0463766238230596)
     # the existing call, without an iteration, is iteration 0: no weighting by rank
     doc = rate_iteration(*args, seed=0)
     assert doc["judge_weights"] == dict.fromkeys("abce", 1.0) and doc["models"]["a"]["rating"] == 50.0
@@ -342,10 +342,10 @@ def test_rate_iteration_weighs_judges_by_rank_under_sparta_dynamic_and_records_t
 
 def test_rate_iteration_under_sparta_static_uses_the_configured_weights(tmp_path):
     matches, judgments = _iteration_files(tmp_path)
-    # c 3, e 1: d = (3 * 1 + 1 * -1) / 4 = 0.5 -> delta = 10 * 0.5 * tanh(1) * 0.01 = 0.038079707797788245
+    # c 3, e 1: d = (3 * 1 + 1 * -1) / 4 = 0.5 -> delta = 4 * 0.5 * tanh(1) = 1.5231883119115295
     params = {"weights": {"c": 3.0, "e": 1.0}}
     doc = rate_iteration(matches, judgments, None, tmp_path / "out.json", "sparta_static", params, list("abce"), seed=0)
-    assert doc["models"]["a"]["rating"] == _close(50.038079707797788245)
+    assert doc["models"]["a"]["rating"] == _close(51.5231883119115295)
     assert doc["judge_weights"] == {"c": 3.0, "e": 1.0} and doc["params"]["weights"] == {"c": 3.0, "e": 1.0}
 
 

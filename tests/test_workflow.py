@@ -148,6 +148,10 @@ def test_micro_run_evaluates_every_model_at_every_iteration(micro_run):
     assert not any(out.rglob("shards/*/*.parquet"))  # shard files are temporary
     trajectory = pd.read_csv(out / "ratings" / "sparta.tsv", sep="\t")
     assert sorted(set(trajectory["iteration"])) == [0, 1] and set(trajectory["model"]) == set(MODELS)
+    assert trajectory["greedy_accuracy"].notna().all()
+    health = pd.read_csv(out / "ratings" / "sparta_health.tsv", sep="\t")
+    assert health["iteration"].tolist() == [0, 1] and (health["models"] == len(MODELS)).all()
+    assert (health["spearman_greedy"].isna() | health["spearman_greedy"].between(-1, 1)).all()
 
 
 @pytest.mark.slow
