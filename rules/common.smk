@@ -1,7 +1,7 @@
 import re
 from pathlib import Path
 
-from agon.config import is_embedded, load_schema, validate_config
+from agon.config import MEMBER_METHODS, is_embedded, load_schema, validate_config
 from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed
 
@@ -15,7 +15,10 @@ SHARDS = config["generation"]["shards"]
 ITERATIONS = config["iterations"]
 SCHEME = config["rating"]["scheme"]
 JUDGING = config["judging"]
-MEMBER_JUDGES = [m for m in JUDGING["judges"] if m in ("peer", "logprob")]
+MEMBER_JUDGES = [m for m in JUDGING["judges"] if m in MEMBER_METHODS]
+# Judges outside the population that run every iteration; any judge of judging.external can run on demand.
+EXTERNAL = JUDGING["external"]
+EXTERNAL_JUDGES = [j for j in JUDGING["judges"] if j in EXTERNAL]
 
 
 wildcard_constraints:
@@ -24,6 +27,8 @@ wildcard_constraints:
     i=r"\d+",
     shard=r"\d+",
     scheme="|".join(RATING_SCHEMES),
+    external="|".join(map(re.escape, EXTERNAL)) or "(?!)",
+    judge="|".join(map(re.escape, [*MEMBER_METHODS, "verifier", *EXTERNAL])),
 
 
 def job_seed(*parts):
@@ -87,24 +92,40 @@ def model_files(wildcards):
     return files
 
 
-def judges_of(method):
-    """Judge names of a method: the members for peer and logprob, the checker itself for verifier."""
-    return MODELS if method in ("peer", "logprob") else ["verifier"]
+def judges_of(entry):
+    """Judge names of an entry of judging.judges: the members for peer and logprob, else the judge itself."""
+    return MODELS if entry in MEMBER_METHODS else [entry]
 
 
-def judgment_files(iteration, method):
-    return [f"results/{RUN}/iter_{iteration}/judgments/{method}/{judge}.parquet" for judge in judges_of(method)]
+def judgment_files(iteration, entry):
+    return [f"results/{RUN}/iter_{iteration}/judgments/{entry}/{judge}.parquet" for judge in judges_of(entry)]
+
+
+def all_judgment_files(iteration):
+    """The judgments of every judge that runs each iteration (judging.judges)."""
+    return [f for entry in JUDGING["judges"] for f in judgment_files(iteration, entry)]
+
+
+def family_of():
+    """Who shares a base model, for the judge audit's same-family preference: members by their base, outside
+    judges by their model (embedded members share one family: the same architecture, trained alike)."""
+    members = {m: "embedded" if m in EMBEDDED_MODELS else config["models"][m]["base"] for m in MODELS}
+    outsiders = {name: EXTERNAL[name]["model"] for name in EXTERNAL_JUDGES if "model" in EXTERNAL[name]}
+    return {**members, **outsiders}
 
 
 def generation_files(iteration):
     return [f"results/{RUN}/iter_{iteration}/generations/{model}.parquet" for model in MODELS]
 
 
-def previous_ratings(wildcards):
-    """The ratings iteration i starts from: those of iteration i-1 under the same scheme (none for i = 0)."""
+def previous_ratings(wildcards, folder=""):
+    """The ratings iteration i starts from: those of iteration i-1 under the same scheme (none for i = 0);
+    ``folder`` is "by_<judge>/" for ratings from another judge's verdicts."""
     iteration = int(wildcards.i)
     scheme = getattr(wildcards, "scheme", SCHEME)
-    return {"previous": f"results/{RUN}/iter_{iteration - 1}/ratings/{scheme}.json"} if iteration > 0 else {}
+    if iteration == 0:
+        return {}
+    return {"previous": f"results/{RUN}/iter_{iteration - 1}/ratings/{folder}{scheme}.json"}
 
 
 def all_outputs():
@@ -120,7 +141,8 @@ def all_outputs():
             *[f"adapters/{m}" for m in MODELS],
         ]
     ]
-    judgments = [f for i in range(ITERATIONS) for method in JUDGING["judges"] for f in judgment_files(i, method)]
+    judgments = [f for i in range(ITERATIONS) for f in all_judgment_files(i)]
+    judgments += [f"results/{RUN}/iter_{i}/judgments/audit.json" for i in range(ITERATIONS)]
     if "verifier" in JUDGING["judges"] and MEMBER_JUDGES:
         judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]

@@ -1,4 +1,5 @@
-# Every configured judge on the duels: one job per member judge (peer, logprob), one for the verifier.
+# Every configured judge on the duels: one job per member judge (peer, logprob), one for the verifier, one per
+# judge outside the population. Each job sees only its own settings, so adding a judge re-runs no other one.
 
 
 rule judge_by_member:
@@ -16,7 +17,7 @@ rule judge_by_member:
         method="peer|logprob",
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
-        judging=JUDGING,
+        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
         task=config["task"]["name"],
         device=config["device"],
     threads: config["threads"]
@@ -42,7 +43,7 @@ rule judge_by_verifier:
         "results/{run}/benchmarks/judge/iter_{i}/verifier.tsv"
     params:
         spec=None,
-        judging=JUDGING,
+        judging={},
         task=config["task"]["name"],
         device="cpu",
     resources:
@@ -52,6 +53,55 @@ rule judge_by_verifier:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/judge.py"
+
+
+rule judge_by_external:
+    input:
+        matches=rules.schedule.output[0],
+        generations=lambda wc: generation_files(wc.i),
+    output:
+        "results/{run}/iter_{i}/judgments/{external}/{external}.parquet",
+    log:
+        "results/{run}/logs/judge/iter_{i}/{external}.log",
+    benchmark:
+        "results/{run}/benchmarks/judge/iter_{i}/{external}.tsv"
+    params:
+        judge=lambda wc: EXTERNAL[wc.external],
+        device=config["device"],
+        # API replies are kept by request hash, so a re-run or a resumed job does not pay for them twice.
+        cache=lambda wc: f"results/{RUN}/cache/{wc.external}",
+    threads: 1
+    resources:
+        gpu=lambda wc: 0 if EXTERNAL[wc.external]["method"] == "api" else gpus(),
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/judge_external.py"
+
+
+rule judge_audit:
+    input:
+        matches=rules.schedule.output[0],
+        generations=lambda wc: generation_files(wc.i),
+        judgments=lambda wc: all_judgment_files(wc.i),
+    output:
+        json="results/{run}/iter_{i}/judgments/audit.json",
+        png="results/{run}/iter_{i}/judgments/audit.png",
+    log:
+        "results/{run}/logs/judge_audit/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/judge_audit/iter_{i}.tsv"
+    params:
+        family=family_of(),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/judge_audit.py"
 
 
 rule judge_agreement:

@@ -66,3 +66,28 @@ rule rating_trajectory:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/rating_trajectory.py"
+
+
+# Offline re-judging: the ratings any judge's verdicts give, beside the signal's, from its judgments on disk.
+rule rate_by_judge:
+    input:
+        unpack(lambda wc: previous_ratings(wc, f"by_{wc.judge}/")),
+        matches=rules.schedule.output[0],
+        judgments=lambda wc: judgment_files(wc.i, wc.judge),
+    output:
+        "results/{run}/iter_{i}/ratings/by_{judge}/{scheme}.json",
+    log:
+        "results/{run}/logs/rate/iter_{i}/by_{judge}/{scheme}.log",
+    benchmark:
+        "results/{run}/benchmarks/rate/iter_{i}/by_{judge}/{scheme}.tsv"
+    params:
+        params=lambda wc: config["rating"][wc.scheme],
+        models=MODELS,
+        seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/rate.py"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from safetensors.torch import load_file
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table
 
 from .conftest import REPO
+from .test_judge_reward_model import save_classifier
 
 MICRO = REPO / "tests" / "config" / "micro.yaml"
 
@@ -49,6 +51,7 @@ def test_default_config_dry_run_plans_every_iteration(tmp_path):
         ("judge_by_member", 12),
         ("judge_by_verifier", 3),
         ("judge_agreement", 3),
+        ("judge_audit", 3),
         ("rate", 3),
         ("compare_schemes", 3),
         ("rating_trajectory", 1),
@@ -133,6 +136,9 @@ def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
     assert set(ratings["models"]) == set(MODELS) and ratings["scheme"] == "sparta"
     agreement = json.loads((it / "judgments" / "agreement.json").read_text())
     assert agreement["peer"]["duels"] == 12
+    audit = json.loads((it / "judgments" / "audit.json").read_text())
+    assert {f"peer/{m}" for m in MODELS} | {"peer/*", "verifier/verifier"} <= set(audit["judges"])
+    assert (it / "judgments" / "audit.png").stat().st_size > 0
     stats = json.loads((it / "pairs" / "stats.json").read_text())
     assert stats["duels"] == 12 and stats["pairs"] == len(read_table(it / "pairs" / "ada.parquet", PAIRS))
 
@@ -168,3 +174,55 @@ def test_micro_run_is_complete_and_reruns_only_the_rating_stage(micro_run):
         "rating_trajectory",
     }
     assert json.loads((out / "iter_1" / "ratings" / "elo.json").read_text())["scheme"] == "elo"
+
+
+def _jobs_run(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> jobs, from the "Job stats" table Snakemake prints before it runs anything (the target rule aside)."""
+    table = (result.stdout + result.stderr).split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    jobs = {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)}
+    jobs.pop("all", None)
+    jobs.pop("total", None)
+    return jobs
+
+
+@pytest.mark.slow
+def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micro_run, tmp_path):
+    # Last in this file: it adds judges to the finished micro run, which the tests above read as the plain config.
+    root, out = micro_run
+    config = yaml.safe_load(MICRO.read_text())
+    config["judging"]["external"] = {
+        "rm": {"method": "reward_model", "model": str(save_classifier(tmp_path / "rm", chat=True).path)},
+        "ranker": {"method": "pairwise", "model": str(save_classifier(tmp_path / "ranker", chat=False).path)},
+    }
+    defined = tmp_path / "defined.yaml"
+    defined.write_text(yaml.safe_dump(config))
+    # Defined but not listed in judging.judges: nothing runs until a file of theirs is asked for.
+    nothing = snakemake("--configfile", str(defined), "--dry-run", cwd=root)
+    assert nothing.returncode == 0 and "Nothing to be done" in nothing.stdout + nothing.stderr
+    # One judge on one past iteration, from the generations on disk: only its job runs.
+    one = snakemake("results/micro/iter_0/judgments/rm/rm.parquet", "--configfile", str(defined), cwd=root)
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert _jobs_run(one) == {"judge_by_external": 1}
+    matches = read_table(out / "iter_0" / "matches.parquet", MATCHES)
+    rm = read_table(out / "iter_0" / "judgments" / "rm" / "rm.parquet", JUDGMENTS)
+    assert rm["match_id"].tolist() == matches["match_id"].tolist() and set(rm["order"]) == {"ab"}
+    assert rm["valid"].all() and rm["preference"].between(-1, 1).all() and set(rm["method"]) == {"reward_model"}
+    # Ratings from its verdicts for both iterations: its judge job for iteration 1, then the chained rate jobs.
+    rated = snakemake("results/micro/iter_1/ratings/by_rm/bradley_terry.json", "--configfile", str(defined), cwd=root)
+    assert rated.returncode == 0, rated.stderr[-3000:]
+    assert _jobs_run(rated) == {"judge_by_external": 1, "rate_by_judge": 2}
+    by_rm = json.loads((out / "iter_1" / "ratings" / "by_rm" / "bradley_terry.json").read_text())
+    assert set(by_rm["models"]) == set(MODELS) and by_rm["duels"] == 12
+    # Listing both judges runs their jobs and the audits, and re-runs nothing else of the finished run.
+    config["judging"]["judges"] = ["peer", "verifier", "rm", "ranker"]
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(yaml.safe_dump(config))
+    everything = snakemake("--configfile", str(listed), cwd=root)
+    assert everything.returncode == 0, everything.stderr[-3000:]
+    assert _jobs_run(everything) == {"judge_by_external": 2, "judge_audit": 2}
+    ranker = read_table(out / "iter_1" / "judgments" / "ranker" / "ranker.parquet", JUDGMENTS)
+    assert len(ranker) == 2 * 12 and set(ranker["order"]) == {"ab", "ba"} and ranker["valid"].all()
+    audit = json.loads((out / "iter_1" / "judgments" / "audit.json").read_text())
+    assert {"reward_model/rm", "pairwise/ranker", "peer/*", "verifier/verifier"} <= set(audit["judges"])
+    assert audit["judges"]["reward_model/rm"]["order_flip_rate"] is None  # one order: nothing to flip
+    assert audit["judges"]["pairwise/ranker"]["two_order_duels"] == 12

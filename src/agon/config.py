@@ -73,13 +73,30 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
 
 
 def validate_config(config: dict, schema: dict) -> dict:
-    """Fill defaults into ``config`` in place, validate it, and return it; raise ConfigError on any problem."""
+    """Fill defaults into ``config`` in place, validate it, put its keys in canonical order, and return it.
+
+    Raises ConfigError on any problem. Snakemake re-runs a job whose params changed, and it compares them as
+    written, so a config whose keys are merely reordered would re-run finished jobs; in canonical order (sorted,
+    except the population, whose order is the members' order) it cannot.
+    """
     problems = list(_errors(config, schema))
     if not problems:
         problems = list(_cross_key_problems(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    canonical = _sorted_keys(config)
+    canonical["models"] = {name: _sorted_keys(member) for name, member in config["models"].items()}
+    config.clear()
+    config.update(canonical)
     return config
+
+
+def _sorted_keys(node: object) -> object:
+    if isinstance(node, dict):
+        return {key: _sorted_keys(node[key]) for key in sorted(node)}
+    if isinstance(node, list):
+        return [_sorted_keys(item) for item in node]
+    return node
 
 
 def _cross_key_problems(config: dict) -> Iterator[str]:
@@ -110,17 +127,38 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
             yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
 
 
+# Judges drawn from the population (one job per member), and the keys each external judge method reads.
+MEMBER_METHODS = ("peer", "logprob")
+_MODEL_KEYS = {"method", "model", "template", "batch_size", "max_length", "trust_remote_code"}
+EXTERNAL_KEYS = {
+    "reward_model": _MODEL_KEYS,
+    "pairwise": _MODEL_KEYS,
+    "api": {
+        "method",
+        "model",
+        "template",
+        "base_url",
+        "api_key_env",
+        "concurrency",
+        "timeout_s",
+        "max_retries",
+        "temperature",
+        "max_tokens",
+    },
+}
+
+
 def _tribe_problems(config: dict) -> Iterator[str]:
     models, judging = list(config["models"]), config["judging"]
     if config["protocol"] == "tribe" and len(models) < 2:
         yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
-    population_judges = sorted({"peer", "logprob"} & set(judging["judges"]))
+    population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
     if population_judges and len(models) < 3:
         yield (
             f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
             f"so they need at least 3 models, got {len(models)}"
         )
-    judges_per_duel = len(models) - 2 if judging["signal"] in ("peer", "logprob") else 1
+    judges_per_duel = len(models) - 2 if judging["signal"] in MEMBER_METHODS else 1
     if config["pairs"]["min_judges"] > judges_per_duel:
         yield (
             f"config key 'pairs.min_judges': {config['pairs']['min_judges']} judges per duel cannot be met: "
@@ -128,6 +166,29 @@ def _tribe_problems(config: dict) -> Iterator[str]:
         )
     if judging["signal"] not in judging["judges"]:
         yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
+    undefined = [
+        j for j in judging["judges"] if j not in (*MEMBER_METHODS, "verifier") and j not in judging["external"]
+    ]
+    if undefined:
+        yield (
+            f"config key 'judging.judges': {undefined} are neither peer, logprob, verifier nor judges defined "
+            f"under judging.external {sorted(judging['external'])}"
+        )
+    # A judge's verdicts are weighed by its name: an outsider named like a member would borrow its rating.
+    clashes = sorted(set(judging["external"]) & {*models, *MEMBER_METHODS, "verifier"})
+    if clashes:
+        yield (
+            f"config key 'judging.external': {clashes} are also model or judge method names; "
+            "give the judges their own names"
+        )
+    for name, judge in judging["external"].items():
+        needed = ("base_url", "model") if judge["method"] == "api" else ("model",)
+        missing = [key for key in needed if key not in judge]
+        if missing:
+            yield f"config key 'judging.external.{name}': method {judge['method']!r} needs {missing}"
+        foreign = sorted(set(judge) - EXTERNAL_KEYS[judge["method"]])
+        if foreign:
+            yield f"config key 'judging.external.{name}': {foreign} do not apply to method {judge['method']!r}"
     unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
     if unknown:
         yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
@@ -176,7 +237,8 @@ def _kind(node: dict) -> str:
 
 def _default(node: dict) -> str:
     if "default" not in node:
-        return "required"
+        # A default that depends on another key (an external judge's method) is documented, not filled in.
+        return node.get("x-default", "required")
     if node.get("type") == "object" and "properties" in node:
         return "(see keys below)"
     return yaml.safe_dump(node["default"], default_flow_style=True, width=1000).strip().removesuffix("...").strip()

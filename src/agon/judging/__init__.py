@@ -13,11 +13,24 @@ from agon.judging.verifier import VerifierJudge
 if TYPE_CHECKING:
     from agon.models import ModelSpec
 
-__all__ = ["DUEL_COLUMNS", "METHODS", "Judge", "JudgeConfig", "duels_frame", "judge_matches", "make_judge"]
+__all__ = [
+    "DUEL_COLUMNS",
+    "EXTERNAL_METHODS",
+    "METHODS",
+    "Judge",
+    "JudgeConfig",
+    "duels_frame",
+    "judge_matches",
+    "judge_matches_external",
+    "make_external_judge",
+    "make_judge",
+    "read_duels",
+]
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("verifier", "peer", "logprob")
+EXTERNAL_METHODS = ("reward_model", "pairwise", "api")
 
 
 def make_judge(cfg: JudgeConfig, name: str, *, task: str, spec: "ModelSpec | None", device: str) -> Judge:
@@ -66,6 +79,55 @@ def duels_frame(matches: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFram
     return duels[DUEL_COLUMNS]
 
 
+def read_duels(matches_path: str | Path, generation_paths: list[str | Path]) -> pd.DataFrame:
+    """The iteration's duels with both answers, from the files on disk (checked against their contracts)."""
+    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    return duels_frame(read_table(matches_path, MATCHES), generations)
+
+
+def make_external_judge(name: str, params: dict, *, device: str, cache_dir: str | Path | None) -> Judge:
+    """Build a judge from outside the population (``judging.external.<name>``)."""
+    match params["method"]:
+        case "reward_model":
+            from agon.judging.reward_model import build_reward_model_judge
+
+            return build_reward_model_judge(name, params, device=device)
+        case "pairwise":
+            from agon.judging.pairwise import build_pairwise_judge
+
+            return build_pairwise_judge(name, params, device=device)
+        case "api":
+            from agon.judging.api import build_api_judge
+
+            return build_api_judge(name, params, cache_dir=cache_dir)
+        case other:
+            raise ValueError(
+                f"config key 'judging.external.{name}.method': unknown method {other!r}; "
+                f"expected one of {EXTERNAL_METHODS}"
+            )
+
+
+def judge_matches_external(
+    matches_path: str | Path,
+    generation_paths: list[str | Path],
+    out_path: str | Path,
+    name: str,
+    params: dict,
+    *,
+    device: str,
+    cache_dir: str | Path | None,
+) -> None:
+    """Judge every duel of the iteration with a judge from outside the population and write its judgments.
+
+    The judge is built (and its model loaded, or its endpoint and key checked) only after the duels are read and
+    checked, so bad files fail fast.
+    """
+    duels = read_duels(matches_path, generation_paths)
+    logger.info("judge %s (%s) judges %d duels", name, params["method"], len(duels))
+    judge = make_external_judge(name, params, device=device, cache_dir=cache_dir)
+    write_table(judge.judge(duels), out_path, JUDGMENTS)
+
+
 def judge_matches(
     matches_path: str | Path,
     generation_paths: list[str | Path],
@@ -82,8 +144,7 @@ def judge_matches(
 
     A population member (``spec_dict`` given) never judges a duel it fights in.
     """
-    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
-    duels = duels_frame(read_table(matches_path, MATCHES), generations)
+    duels = read_duels(matches_path, generation_paths)
     spec = None
     if spec_dict is not None:
         import torch

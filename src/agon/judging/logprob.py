@@ -13,25 +13,11 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from agon.judging.peer import chat_prompt_ids, padded_logits
-from agon.judging.protocol import ORDERS, Verdict, in_order, judgments_frame
+from agon.judging.protocol import ORDERS, Verdict, choice_prompt, in_order, judgments_frame
 
 logger = logging.getLogger(__name__)
 
-# The chat template's generation prompt follows, so the judge's next token is its choice.
-CHOICE_TEMPLATE = (
-    "Which answer to the question is better?\n"
-    "Question: {prompt}\n"
-    "Answer A: {first}\n"
-    "Answer B: {second}\n"
-    "Reply with one letter, A or B."
-)
 CHOICES = ("A", "B")
-
-
-def choice_prompt(prompt: str, answer_a: str, answer_b: str, order: str) -> str:
-    """The comparison request for a duel, its answers shown in ``order``."""
-    first, second = in_order(order, answer_a, answer_b)
-    return CHOICE_TEMPLATE.format(prompt=prompt, first=first, second=second)
 
 
 def choice_token_ids(tokenizer: PreTrainedTokenizerBase, judge: str) -> tuple[int, int]:

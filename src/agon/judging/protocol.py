@@ -79,6 +79,23 @@ def in_order(order: str, a: T, b: T) -> tuple[T, T]:
             raise ValueError(f"unknown order {other!r}; expected one of {ORDERS}")
 
 
+# A comparison request both the logprob judge (the chat template's generation prompt follows, so its next token
+# is its choice) and the api judge send; here, so the api judge does not import torch to build it.
+CHOICE_TEMPLATE = (
+    "Which answer to the question is better?\n"
+    "Question: {prompt}\n"
+    "Answer A: {first}\n"
+    "Answer B: {second}\n"
+    "Reply with one letter, A or B."
+)
+
+
+def choice_prompt(prompt: str, answer_a: str, answer_b: str, order: str) -> str:
+    """The comparison request for a duel, its answers shown in ``order``."""
+    first, second = in_order(order, answer_a, answer_b)
+    return CHOICE_TEMPLATE.format(prompt=prompt, first=first, second=second)
+
+
 def judgments_frame(verdicts: Iterable[Verdict], judge: str, method: str) -> pd.DataFrame:
     """The judgments table of ``verdicts``, typed so that even an empty one satisfies the contract."""
     rows = [
