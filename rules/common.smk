@@ -128,6 +128,14 @@ def previous_ratings(wildcards, folder=""):
     return {"previous": f"results/{RUN}/iter_{iteration - 1}/ratings/{folder}{scheme}.json"}
 
 
+def previous_audit(wildcards):
+    """The judge audit the weights of iteration i read, when judges are weighed by it (none for i = 0)."""
+    iteration = int(wildcards.i)
+    if config["rating"]["judge_weighting"] == "reputation" or iteration == 0:
+        return {}
+    return {"audit": f"results/{RUN}/iter_{iteration - 1}/judgments/audit.json"}
+
+
 def all_outputs():
     """What `snakemake` builds by default: every iteration's files and the evaluation of iterations 0..N."""
     per_iteration = [

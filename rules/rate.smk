@@ -4,6 +4,7 @@
 rule rate:
     input:
         unpack(previous_ratings),
+        unpack(previous_audit),
         matches=rules.schedule.output[0],
         judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
     output:
@@ -14,6 +15,7 @@ rule rate:
         "results/{run}/benchmarks/rate/iter_{i}/{scheme}.tsv"
     params:
         params=lambda wc: config["rating"][wc.scheme],
+        weighting=config["rating"]["judge_weighting"],
         models=MODELS,
         seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
     resources:
@@ -72,6 +74,7 @@ rule rating_trajectory:
 rule rate_by_judge:
     input:
         unpack(lambda wc: previous_ratings(wc, f"by_{wc.judge}/")),
+        unpack(previous_audit),
         matches=rules.schedule.output[0],
         judgments=lambda wc: judgment_files(wc.i, wc.judge),
     output:
@@ -82,6 +85,7 @@ rule rate_by_judge:
         "results/{run}/benchmarks/rate/iter_{i}/by_{judge}/{scheme}.tsv"
     params:
         params=lambda wc: config["rating"][wc.scheme],
+        weighting=config["rating"]["judge_weighting"],
         models=MODELS,
         seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
     resources:

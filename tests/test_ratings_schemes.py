@@ -17,6 +17,7 @@ from agon.ratings import (
     SpartaDynamicConfig,
     WengLinConfig,
     WinRateConfig,
+    audit_quality,
     bradley_terry,
     fit_bradley_terry,
     fit_ratings,
@@ -27,6 +28,7 @@ from agon.ratings import (
     rate_iteration,
     rating_config,
     ratings_of,
+    weigh_by_audit,
     weng_lin,
     win_rate,
 )
@@ -347,6 +349,41 @@ def test_rate_iteration_under_sparta_static_uses_the_configured_weights(tmp_path
     doc = rate_iteration(matches, judgments, None, tmp_path / "out.json", "sparta_static", params, list("abce"), seed=0)
     assert doc["models"]["a"]["rating"] == _close(51.5231883119115295)
     assert doc["judge_weights"] == {"c": 3.0, "e": 1.0} and doc["params"]["weights"] == {"c": 3.0, "e": 1.0}
+
+
+def _audit(**judges: tuple[float, float | None]) -> dict:
+    """An audit document with each judge's (parse_failure_rate, order_flip_rate), plus a pooled key."""
+    entries = {f"peer/{j}": {"parse_failure_rate": p, "order_flip_rate": f} for j, (p, f) in judges.items()}
+    return {"judges": {**entries, "peer/*": {"parse_failure_rate": 0.9, "order_flip_rate": 0.9}}, "agreement": {}}
+
+
+def test_audit_quality_is_the_share_parsed_times_the_share_not_flipped():
+    quality = audit_quality(_audit(c=(0.25, 0.5), e=(0.0, None)))
+    # c: 0.75 * 0.5; e: one presentation order, nothing can flip: 1.0; the pooled key is not a judge
+    assert quality == {"c": 0.375, "e": 1.0}
+
+
+def test_weigh_by_audit_replaces_or_multiplies_the_reputation():
+    reputation, quality = {"c": 30.0, "e": 10.0}, {"c": 0.5, "x": 0.25}
+    assert weigh_by_audit(reputation, quality, "reputation") == reputation
+    assert weigh_by_audit(reputation, quality, "audit") == {"c": 0.5, "e": 10.0, "x": 0.25}
+    # x has no reputation (an outside judge): 1 * 0.25
+    assert weigh_by_audit(reputation, quality, "both") == {"c": 15.0, "e": 10.0, "x": 0.25}
+    with pytest.raises(ValueError, match=r"rating.judge_weighting: unknown weighting 'vibes'"):
+        weigh_by_audit(reputation, quality, "vibes")
+
+
+def test_rate_iteration_weighs_judges_by_the_previous_audit(tmp_path):
+    matches, judgments = _iteration_files(tmp_path)
+    # c flips half its verdicts, e none: audit weights 0.5 and 1 -> d = (0.5 * 1 + 1 * -1) / 1.5 = -1/3
+    write_json(_audit(c=(0.0, 0.5), e=(0.0, 0.0)), tmp_path / "audit.json")
+    args = (matches, judgments, None, tmp_path / "out.json", "sparta_static", {}, list("abce"))
+    doc = rate_iteration(*args, seed=0, iteration=1, audit_path=tmp_path / "audit.json", weighting="audit")
+    assert doc["judge_weights"] == {"c": 0.5, "e": 1.0}
+    # centred SPARTA between equals: delta_a = 4 * (-1/3) * tanh(1) = -1.0154588746076865
+    assert doc["models"]["a"]["rating"] == _close(48.98454112539231)
+    # without an audit weighting the two judges cancel out
+    assert rate_iteration(*args, seed=0, iteration=1)["models"]["a"]["rating"] == 50.0
 
 
 def test_sparta_variants_share_the_normal_update():

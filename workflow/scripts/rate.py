@@ -12,4 +12,6 @@ with log_to(snakemake.log[0]):
         snakemake.params.models,
         snakemake.params.seed,
         iteration=int(snakemake.wildcards.i),
+        audit_path=snakemake.input.get("audit"),
+        weighting=snakemake.params.weighting,
     )

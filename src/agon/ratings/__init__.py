@@ -27,6 +27,7 @@ from agon.ratings.win_rate import WinRateConfig, fit_win_rate
 
 __all__ = [
     "SCHEMES",
+    "WEIGHTINGS",
     "BradleyTerryConfig",
     "EloConfig",
     "RatingConfig",
@@ -35,6 +36,7 @@ __all__ = [
     "SpartaStaticConfig",
     "WengLinConfig",
     "WinRateConfig",
+    "audit_quality",
     "duel_verdicts",
     "fit_bradley_terry",
     "fit_elo",
@@ -46,6 +48,7 @@ __all__ = [
     "rate_iteration",
     "rating_config",
     "ratings_of",
+    "weigh_by_audit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -128,6 +131,38 @@ def judge_weights(scheme: str, previous_document: dict | None, params: dict, ite
     return {name: max(rating, 0.0) for name, rating in ratings_of(previous_document).items()}
 
 
+WEIGHTINGS = ("reputation", "audit", "both")
+
+
+def audit_quality(audit: dict) -> dict[str, float]:
+    """Judge name -> (1 - parse_failure_rate) * (1 - order_flip_rate), from a judge audit (judging/audit.py).
+
+    A label-free quality: a judge that often fails to answer, or that changes its verdict when the answers swap
+    places, is trusted less; a metric that does not apply (one presentation order) counts as perfect.
+    """
+    quality = {}
+    for key, entry in audit["judges"].items():
+        _, judge = key.split("/", 1)
+        if judge == "*":
+            continue
+        failures, flips = entry.get("parse_failure_rate") or 0.0, entry.get("order_flip_rate") or 0.0
+        quality[judge] = (1.0 - failures) * (1.0 - flips)
+    return quality
+
+
+def weigh_by_audit(weights: dict[str, float], quality: dict[str, float], weighting: str) -> dict[str, float]:
+    """``weights`` (reputation; judges left out weigh 1) replaced by, or multiplied with, the audit quality."""
+    match weighting:
+        case "reputation":
+            return weights
+        case "audit":
+            return {**weights, **quality}
+        case "both":
+            return {**weights, **{judge: weights.get(judge, 1.0) * q for judge, q in quality.items()}}
+        case other:
+            raise ValueError(f"rating.judge_weighting: unknown weighting {other!r}; expected one of {WEIGHTINGS}")
+
+
 def ratings_of(document: dict) -> dict[str, float]:
     """Name -> rating: what matchmaking, judge weights and pairs read from a document."""
     return {name: entry["rating"] for name, entry in document["models"].items()}
@@ -144,8 +179,11 @@ def rate_iteration(
     seed: int,
     *,
     iteration: int = 0,
+    audit_path: str | Path | None = None,
+    weighting: str = "reputation",
 ) -> dict:
-    """Rate iteration ``iteration``'s matches and write the document, its judges weighed by ``judge_weights``."""
+    """Rate iteration ``iteration``'s matches and write the document, its judges weighed by ``judge_weights``
+    (and by the previous iteration's judge audit at ``audit_path``, as ``weighting`` says)."""
     if not judgment_paths:
         raise ValueError("rate_iteration: no judgment files; every match needs judges")
     matches = read_table(matches_path, MATCHES)
@@ -154,6 +192,8 @@ def rate_iteration(
     if state is not None and state["scheme"] != scheme:
         raise ValueError(f"{previous_path}: holds {state['scheme']!r} ratings, cannot continue them as {scheme!r}")
     weights = judge_weights(scheme, state, params, iteration)
+    if weighting != "reputation" and audit_path is not None:
+        weights = weigh_by_audit(weights, audit_quality(read_json(audit_path)), weighting)
     verdicts = duel_verdicts(matches, judgments, weights)
     document = {**fit_ratings(scheme, verdicts, state, models, params, seed), "judge_weights": weights}
     write_json(document, out_path)
