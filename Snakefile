@@ -8,10 +8,20 @@ include: "rules/common.smk"
 include: "rules/bootstrap.smk"
 include: "rules/generate.smk"
 include: "rules/judge.smk"
-include: "rules/rate.smk"
-include: "rules/pairs.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+
+
+# The protocol decides who is compared with whom and how verdicts become pairs; the stages around are shared.
+if PROTOCOL == "tribe":
+
+    include: "rules/schedule.smk"
+    include: "rules/rate.smk"
+    include: "rules/pairs.smk"
+
+else:
+
+    include: "rules/selfplay.smk"
 
 
 rule all:

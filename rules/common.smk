@@ -9,6 +9,7 @@ from agon.seeding import derive_seed
 validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
 
 RUN = config["run"]
+PROTOCOL = config["protocol"]
 MODELS = list(config["models"])
 EMBEDDED_MODELS = [m for m in MODELS if is_embedded(config["models"][m])]
 SHARDS = config["generation"]["shards"]
@@ -29,6 +30,10 @@ wildcard_constraints:
     scheme="|".join(RATING_SCHEMES),
     external="|".join(map(re.escape, EXTERNAL)) or "(?!)",
     judge="|".join(map(re.escape, [*MEMBER_METHODS, "verifier", *EXTERNAL])),
+
+
+# Every protocol writes an iteration's comparisons here: duels (tribe) or pairs of one policy's samples (selfplay).
+MATCHES_FILE = "results/{run}/iter_{i}/matches.parquet"
 
 
 def job_seed(*parts):
@@ -138,21 +143,16 @@ def previous_audit(wildcards):
 
 def all_outputs():
     """What `snakemake` builds by default: every iteration's files and the evaluation of iterations 0..N."""
+    ratings = [f"ratings/{SCHEME}.json", "ratings/comparison.json"] if PROTOCOL == "tribe" else ["ratings/selfplay.json"]
     per_iteration = [
         f"results/{RUN}/iter_{i}/{path}"
         for i in range(ITERATIONS)
-        for path in [
-            "matches.parquet",
-            f"ratings/{SCHEME}.json",
-            "ratings/comparison.json",
-            "pairs/stats.json",
-            *[f"adapters/{m}" for m in MODELS],
-        ]
+        for path in ["matches.parquet", *ratings, "pairs/stats.json", *[f"adapters/{m}" for m in MODELS]]
     ]
     judgments = [f for i in range(ITERATIONS) for f in all_judgment_files(i)]
     judgments += [f"results/{RUN}/iter_{i}/judgments/audit.json" for i in range(ITERATIONS)]
     if "verifier" in JUDGING["judges"] and MEMBER_JUDGES:
         judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
-    trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS else []
+    trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS and PROTOCOL == "tribe" else []
     return per_iteration + judgments + evaluations + trajectory

@@ -1,4 +1,5 @@
-# Each iteration's fresh prompts, answered by every model, one job per (model, shard).
+# Each iteration's fresh prompts, answered by every model, one job per (model, shard). The matches come from
+# rules/schedule.smk (tribe) or rules/selfplay.smk.
 
 
 rule iteration_prompts:
@@ -21,33 +22,10 @@ rule iteration_prompts:
         "../workflow/scripts/iteration_prompts.py"
 
 
-rule schedule:
-    input:
-        unpack(previous_ratings),
-        prompts=rules.iteration_prompts.output[0],
-    output:
-        "results/{run}/iter_{i}/matches.parquet",
-    log:
-        "results/{run}/logs/schedule/iter_{i}.log",
-    benchmark:
-        "results/{run}/benchmarks/schedule/iter_{i}.tsv"
-    params:
-        models=MODELS,
-        initial=config["tribe"]["initial_ratings"],
-        tribe=config["tribe"],
-        seed=lambda wc: job_seed("schedule", wc.i),
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
-    script:
-        "../workflow/scripts/schedule.py"
-
-
+# The prompts each model must answer: those of its duels (tribe) or all of them (selfplay).
 rule duel_prompts:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
     output:
         "results/{run}/iter_{i}/prompts/{model}.parquet",
     log:

@@ -5,7 +5,7 @@
 rule judge_by_member:
     input:
         unpack(model_files),
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         generations=lambda wc: generation_files(wc.i),
     output:
         "results/{run}/iter_{i}/judgments/{method}/{model}.parquet",
@@ -33,7 +33,7 @@ rule judge_by_member:
 
 rule judge_by_verifier:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         generations=lambda wc: generation_files(wc.i),
     output:
         "results/{run}/iter_{i}/judgments/verifier/verifier.parquet",
@@ -57,7 +57,7 @@ rule judge_by_verifier:
 
 rule judge_by_external:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         generations=lambda wc: generation_files(wc.i),
     output:
         "results/{run}/iter_{i}/judgments/{external}/{external}.parquet",
@@ -83,7 +83,7 @@ rule judge_by_external:
 
 rule judge_audit:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         generations=lambda wc: generation_files(wc.i),
         judgments=lambda wc: all_judgment_files(wc.i),
     output:
@@ -106,7 +106,7 @@ rule judge_audit:
 
 rule judge_agreement:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         verifier=rules.judge_by_verifier.output[0],
         judgments=lambda wc: [f for method in MEMBER_JUDGES for f in judgment_files(wc.i, method)],
     output:

@@ -3,7 +3,7 @@
 
 rule pairs:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
         generations=lambda wc: generation_files(wc.i),
         ratings=f"results/{{run}}/iter_{{i}}/ratings/{SCHEME}.json",

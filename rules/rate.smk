@@ -5,7 +5,7 @@ rule rate:
     input:
         unpack(previous_ratings),
         unpack(previous_audit),
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
     output:
         "results/{run}/iter_{i}/ratings/{scheme}.json",
@@ -29,7 +29,7 @@ rule rate:
 
 rule compare_schemes:
     input:
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
     output:
         json="results/{run}/iter_{i}/ratings/comparison.json",
@@ -75,7 +75,7 @@ rule rate_by_judge:
     input:
         unpack(lambda wc: previous_ratings(wc, f"by_{wc.judge}/")),
         unpack(previous_audit),
-        matches=rules.schedule.output[0],
+        matches=MATCHES_FILE,
         judgments=lambda wc: judgment_files(wc.i, wc.judge),
     output:
         "results/{run}/iter_{i}/ratings/by_{judge}/{scheme}.json",

@@ -47,7 +47,7 @@ def test_bad_enum_and_bad_model_name_are_both_reported():
     with pytest.raises(ConfigError) as err:
         validate_config({"protocol": "arena", "models": {"bad name": {"base": "embedded"}}}, SCHEMA)
     message = str(err.value)
-    assert "config key 'protocol': 'arena' is not one of ['tribe']" in message
+    assert "config key 'protocol': 'arena' is not one of ['tribe', 'selfplay']" in message
     assert "'bad name' does not match" in message
 
 
@@ -94,6 +94,23 @@ def test_default_floats_are_numbers_not_strings():
     [
         ({"judging": {"judges": ["verifier"], "signal": "peer"}}, r"judging.signal': 'peer' must be one of"),
         ({"models": {"a": {"base": "embedded"}, "b": {"base": "embedded"}}}, r"need at least 3 models, got 2"),
+        (
+            {"protocol": "selfplay"},
+            r"'generation.samples_per_prompt': selfplay compares a model's answers, so it needs >= 2",
+        ),
+        ({"training": {"loss_type": ["sppo"]}}, r"sppo needs each answer's win rate, which only protocol selfplay has"),
+        (
+            {
+                "protocol": "selfplay",
+                "generation": {"samples_per_prompt": 4},
+                "training": {"loss_type": ["sppo", "ipo"]},
+            },
+            r"sppo combines only with sft",
+        ),
+        (
+            {"protocol": "selfplay", "generation": {"samples_per_prompt": 4}, "models": {"a": {"base": "embedded"}}},
+            r"selfplay needs at least 2 models for them, got 1",
+        ),
         (
             {"models": {"a": {"base": "embedded"}}, "judging": {"judges": ["verifier"], "signal": "verifier"}},
             r"needs at least 2 models to duel",

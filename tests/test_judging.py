@@ -131,6 +131,16 @@ def test_duels_join_both_duellists_sample_zero_answers(heldout):
     assert (duel["model_a"], duel["answer_a"], duel["model_b"], duel["answer_b"]) == ("y", "13", "x", "12")
 
 
+def test_selfplay_comparisons_join_the_samples_they_name(heldout):
+    pid = heldout["prompt_id"].iat[0]
+    compared = matches([(pid, "x", "x")], heldout).assign(sample_a=1, sample_b=0)
+    [duel] = duels_frame(compared, generations("x", {pid: "12"})).to_dict("records")
+    # sample 1 is the decoy, sample 0 the answer: both answers of the one model, as the comparison names them
+    assert (duel["model_a"], duel["answer_a"], duel["model_b"], duel["answer_b"]) == ("x", "decoy", "x", "12")
+    with pytest.raises(ValueError, match=rf"no answer of model x to prompt {pid}"):
+        duels_frame(compared.assign(sample_a=5), generations("x", {pid: "12"}))
+
+
 def test_a_missing_answer_names_the_model_and_prompt(heldout):
     pid = heldout["prompt_id"].iat[0]
     with pytest.raises(ValueError, match=rf"no answer of model y to prompt {pid}"):

@@ -45,7 +45,7 @@ def test_dpo_trains_a_lora_adapter_with_nonzero_weights_and_metrics(first_adapte
     assert lora_b and any(w.abs().sum() > 0 for w in lora_b)  # B starts at zero: non-zero means it learned
     saved = json.loads((adapter / "train_metrics.json").read_text())
     assert saved["steps"] == 2 and saved["pairs"] == 8  # 8 pairs / batch 4, one epoch
-    assert saved["reference"] == "base with adapter disabled"
+    assert saved["reference"] == "fresh adapter (frozen copy, equal to the base)"
     assert any("rewards/margins" in row for row in saved["log"])
     assert saved == json.loads(json.dumps(metrics))
     assert not (adapter / "trainer").exists() and not (adapter / "ref").exists()

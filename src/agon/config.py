@@ -152,14 +152,18 @@ def _tribe_problems(config: dict) -> Iterator[str]:
     models, judging = list(config["models"]), config["judging"]
     if config["protocol"] == "tribe" and len(models) < 2:
         yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
+    if config["protocol"] == "selfplay":
+        yield from _selfplay_problems(config)
+    elif "sppo" in config["training"]["loss_type"]:
+        yield "config key 'training.loss_type': sppo needs each answer's win rate, which only protocol selfplay has"
     population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
-    if population_judges and len(models) < 3:
+    if population_judges and len(models) < 3 and config["protocol"] == "tribe":
         yield (
             f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
             f"so they need at least 3 models, got {len(models)}"
         )
     judges_per_duel = len(models) - 2 if judging["signal"] in MEMBER_METHODS else 1
-    if config["pairs"]["min_judges"] > judges_per_duel:
+    if config["pairs"]["min_judges"] > judges_per_duel and config["protocol"] == "tribe":
         yield (
             f"config key 'pairs.min_judges': {config['pairs']['min_judges']} judges per duel cannot be met: "
             f"signal {judging['signal']!r} with {len(models)} models leaves {judges_per_duel} judge(s) outside a duel"
@@ -206,6 +210,25 @@ def _tribe_problems(config: dict) -> Iterator[str]:
             f"config key 'training.loss_weights': {len(weights)} weights for "
             f"{len(training['loss_type'])} loss types {training['loss_type']}"
         )
+
+
+def _selfplay_problems(config: dict) -> Iterator[str]:
+    models, judging = list(config["models"]), config["judging"]
+    samples = config["generation"]["samples_per_prompt"]
+    if samples < 2:
+        yield (
+            f"config key 'generation.samples_per_prompt': selfplay compares a model's answers, "
+            f"so it needs >= 2, got {samples}"
+        )
+    population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
+    if population_judges and len(models) < 2:
+        yield (
+            f"config key 'judging.judges': {population_judges} judges are the other members, "
+            f"so selfplay needs at least 2 models for them, got {len(models)}"
+        )
+    loss = config["training"]["loss_type"]
+    if "sppo" in loss and set(loss) - {"sppo", "sft"}:
+        yield f"config key 'training.loss_type': sppo combines only with sft, got {loss}"
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

@@ -135,6 +135,21 @@ PAIRS = Contract(
 )
 
 
+# Selfplay: each sampled answer's estimated win rate against its own policy, P(y > pi), from the ranker's verdicts.
+WIN_RATES = Contract(
+    "win_rates",
+    pa.schema(
+        [
+            ("model", pa.string()),
+            ("prompt_id", pa.string()),
+            ("sample", pa.int64()),
+            ("win_rate", pa.float64()),
+            ("compared", pa.int64()),
+        ]
+    ),
+)
+
+
 def read_table(path: str | Path, contract: Contract) -> pd.DataFrame:
     """Read a parquet file and check it against ``contract``; extra columns are kept."""
     path = Path(path)

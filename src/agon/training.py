@@ -1,9 +1,9 @@
-"""The train stage: DPO with a LoRA adapter (TRL's DPOTrainer + peft), on CPU or GPU.
+"""The train stage: DPO (or SPPO) with a LoRA adapter (TRL's DPOTrainer + peft), on CPU or GPU.
 
-Iterations chain adapters without merging: iteration 0 trains a fresh LoRA adapter on the base, whose
-reference is the base with the adapter disabled; iteration i > 0 loads iteration i-1's adapter and keeps
-training it, and TRL freezes a copy of it as the reference, so the reference is the previous iteration's
-policy (iterative DPO's pi_t). No second copy of the base model is ever loaded.
+Iterations chain adapters without merging. TRL freezes a copy of the adapter it is given as the reference:
+in iteration 0 that is a fresh adapter, whose LoRA B matrices start at zero, so the reference equals the base
+model; in iteration i > 0 it is iteration i-1's adapter, which training continues, so the reference is the
+previous iteration's policy (iterative DPO's and SPPO's pi_t). No second copy of the base model is ever loaded.
 """
 
 import logging
@@ -22,6 +22,7 @@ from trl import DPOConfig, DPOTrainer
 from agon.contracts import PAIRS, read_table
 from agon.files import atomic_directory, write_json
 from agon.models import ModelSpec, load_tokenizer, resolve_device
+from agon.sppo import PROB_COLUMNS, SPPOTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +71,40 @@ class TrainConfig:
         )
 
 
-def preference_dataset(pairs: pd.DataFrame) -> datasets.Dataset:
-    """Conversational prompt/chosen/rejected rows: TRL applies the model's own chat template."""
+def preference_dataset(pairs: pd.DataFrame, columns: tuple[str, ...] = ()) -> datasets.Dataset:
+    """Conversational prompt/chosen/rejected rows (TRL applies the model's own chat template), plus ``columns``."""
     return datasets.Dataset.from_dict(
         {
             "prompt": [[{"role": "user", "content": p}] for p in pairs["prompt"]],
             "chosen": [[{"role": "assistant", "content": c}] for c in pairs["chosen"]],
             "rejected": [[{"role": "assistant", "content": r}] for r in pairs["rejected"]],
+            **{column: pairs[column].astype(float).tolist() for column in columns},
         }
+    )
+
+
+def _trainer(policy: PeftModel, args: dict, pairs: pd.DataFrame, pairs_path: str | Path, cfg: TrainConfig, tokenizer):
+    """TRL's DPOTrainer for its own losses; Agon's SPPOTrainer for the soft SPPO loss, which TRL lacks."""
+    if "sppo" not in cfg.loss_type:
+        config = DPOConfig(
+            **args, loss_type=list(cfg.loss_type), loss_weights=list(cfg.loss_weights) if cfg.loss_weights else None
+        )
+        return DPOTrainer(
+            model=policy, args=config, train_dataset=preference_dataset(pairs), processing_class=tokenizer
+        )
+    missing = [c for c in PROB_COLUMNS if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"{pairs_path}: the sppo loss needs the answers' win rates, but the pairs lack {missing}")
+    weights = dict(zip(cfg.loss_type, cfg.loss_weights or [1.0] * len(cfg.loss_type), strict=True))
+    if weights["sppo"] != 1.0:
+        raise ValueError("training.loss_weights: the sppo loss weighs 1; scale the sft term against it instead")
+    # The trainer generalises TRL's sppo_hard (P = 1 and 0) to soft win rates, so its config names that loss.
+    return SPPOTrainer(
+        policy,
+        DPOConfig(**args, loss_type=["sppo_hard"]),
+        sft_weight=weights.get("sft", 0.0),
+        train_dataset=preference_dataset(pairs, PROB_COLUMNS),
+        processing_class=tokenizer,
     )
 
 
@@ -115,7 +142,9 @@ def train_adapter(
         "model": spec.name,
         "base": spec.base,
         "previous_adapter": spec.adapter,
-        "reference": "previous adapter (frozen copy)" if spec.adapter else "base with adapter disabled",
+        "reference": "previous adapter (frozen copy)"
+        if spec.adapter
+        else "fresh adapter (frozen copy, equal to the base)",
         "pairs": len(pairs),
         "seed": seed,
         "loss_type": list(cfg.loss_type),
@@ -127,10 +156,8 @@ def train_adapter(
             logger.warning("no pairs for %s: saving its adapter unchanged", spec.name)
             metrics.update(steps=0, log=[])
         else:
-            args = DPOConfig(
+            args = dict(
                 output_dir=str(tmp / "trainer"),
-                loss_type=list(cfg.loss_type),
-                loss_weights=list(cfg.loss_weights) if cfg.loss_weights else None,
                 beta=cfg.beta,
                 learning_rate=cfg.learning_rate,
                 lr_scheduler_type="constant",
@@ -148,9 +175,7 @@ def train_adapter(
                 report_to=[],
                 disable_tqdm=True,
             )
-            trainer = DPOTrainer(
-                model=policy, args=args, train_dataset=preference_dataset(pairs), processing_class=tokenizer
-            )
+            trainer = _trainer(policy, args, pairs, pairs_path, cfg, tokenizer)
             result = trainer.train()
             policy = trainer.model
             metrics.update(

@@ -59,16 +59,31 @@ def _model_of(spec: "ModelSpec | None", name: str, method: str) -> "ModelSpec":
 
 
 def duels_frame(matches: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFrame:
-    """Each match with both duellists' answers (sample 0) to its prompt, in match order."""
-    answers = generations.loc[generations["sample"] == 0, ["model", "prompt_id", "response"]]
-    repeated = answers[answers.duplicated(["model", "prompt_id"])]
+    """Each match with both answers to its prompt, in match order.
+
+    A tribe duel compares the duellists' first answers (sample 0). A selfplay comparison names the samples it
+    compares (``sample_a``, ``sample_b``) of one model's answers.
+    """
+    sampled = {"sample_a", "sample_b"} <= set(matches.columns)
+    keys = ["model", "prompt_id", "sample"]
+    answers = (
+        generations[[*keys, "response"]]
+        if sampled
+        else generations.loc[generations["sample"] == 0, [*keys, "response"]]
+    )
+    repeated = answers[answers.duplicated(keys)]
     if not repeated.empty:
-        model, prompt_id = repeated.iloc[0][["model", "prompt_id"]]
-        raise ValueError(f"generations hold more than one sample-0 answer of model {model} to prompt {prompt_id}")
+        model, prompt_id, sample = repeated.iloc[0][keys]
+        raise ValueError(f"generations hold more than one answer {sample} of model {model} to prompt {prompt_id}")
     duels = matches
     for side in ("a", "b"):
-        side_answers = answers.rename(columns={"model": f"model_{side}", "response": f"answer_{side}"})
-        duels = duels.merge(side_answers, on=[f"model_{side}", "prompt_id"], how="left")
+        side_answers = answers.rename(
+            columns={"model": f"model_{side}", "response": f"answer_{side}", "sample": f"sample_{side}"}
+        )
+        on = [f"model_{side}", "prompt_id", f"sample_{side}"] if sampled else [f"model_{side}", "prompt_id"]
+        if not sampled:
+            side_answers = side_answers.drop(columns=f"sample_{side}")
+        duels = duels.merge(side_answers, on=on, how="left")
         missing = duels[duels[f"answer_{side}"].isna()]
         if not missing.empty:
             model, prompt_id = missing.iloc[0][[f"model_{side}", "prompt_id"]]

@@ -1,0 +1,25 @@
+# Tribe matchmaking: who duels whom on which prompt, by the previous iteration's ratings.
+
+
+rule schedule:
+    input:
+        unpack(previous_ratings),
+        prompts=rules.iteration_prompts.output[0],
+    output:
+        "results/{run}/iter_{i}/matches.parquet",
+    log:
+        "results/{run}/logs/schedule/iter_{i}.log",
+    benchmark:
+        "results/{run}/benchmarks/schedule/iter_{i}.tsv"
+    params:
+        models=MODELS,
+        initial=config["tribe"]["initial_ratings"],
+        tribe=config["tribe"],
+        seed=lambda wc: job_seed("schedule", wc.i),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/schedule.py"

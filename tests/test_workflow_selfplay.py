@@ -1,0 +1,77 @@
+"""The selfplay protocol end to end: a real Snakemake run of the micro selfplay config."""
+
+import json
+
+import pytest
+
+from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, WIN_RATES, read_table
+
+from .conftest import REPO
+from .test_workflow import snakemake
+
+MICRO_SELFPLAY = REPO / "tests" / "config" / "micro_selfplay.yaml"
+MODELS = ["ada", "bix"]
+K = 3
+
+
+@pytest.fixture(scope="module")
+def selfplay_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("micro_selfplay")
+    result = snakemake("--configfile", str(MICRO_SELFPLAY), cwd=root)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return root, root / "results" / "micro_selfplay"
+
+
+def test_selfplay_config_lints_clean():
+    result = snakemake("--lint", "--configfile", str(MICRO_SELFPLAY), cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("iteration", [0, 1])
+def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates(selfplay_run, iteration):
+    _, out = selfplay_run
+    it = out / f"iter_{iteration}"
+    matches = read_table(it / "matches.parquet", MATCHES)
+    # 12 prompts x 2 models x 3 comparisons of K = 3 answers, each between two answers of one model
+    assert len(matches) == 12 * 2 * 3 and (matches["model_a"] == matches["model_b"]).all()
+    assert (matches["sample_a"] < matches["sample_b"]).all()
+    for model in MODELS:
+        generations = read_table(it / "generations" / f"{model}.parquet", GENERATIONS)
+        assert len(generations) == 12 * K and sorted(set(generations["sample"])) == [0, 1, 2]
+        # the ranker is the other member: never a model judging its own answers
+        peer = read_table(it / "judgments" / "peer" / f"{model}.parquet", JUDGMENTS)
+        judged = matches.set_index("match_id").loc[peer["match_id"]]
+        assert (judged["model_a"] != model).all() and len(peer) > 0
+    rates = read_table(it / "ratings" / "win_rates.parquet", WIN_RATES)
+    assert len(rates) == 2 * 12 * K and rates["win_rate"].dropna().between(0, 1).all()
+    # each prompt's win rates average 1/2: every comparison gives its two answers P and 1 - P
+    means = rates.dropna().groupby(["model", "prompt_id"]).filter(lambda g: g["compared"].eq(K - 1).all())
+    assert means.groupby(["model", "prompt_id"])["win_rate"].mean().round(9).eq(0.5).all()
+    summary = json.loads((it / "ratings" / "selfplay.json").read_text())
+    assert set(summary["models"]) == set(MODELS)
+    stats = json.loads((it / "pairs" / "stats.json").read_text())
+    total = 0
+    for model in MODELS:
+        pairs = read_table(it / "pairs" / f"{model}.parquet", PAIRS)
+        total += len(pairs)
+        assert (pairs["chosen_model"] == model).all()
+        if len(pairs):
+            assert (pairs["chosen_probs"] > pairs["rejected_probs"]).all()
+        metrics = json.loads((it / "adapters" / model / "train_metrics.json").read_text())
+        assert metrics["loss_type"] == ["sppo", "sft"] and metrics["pairs"] == len(pairs)
+        assert (metrics["steps"] > 0) == (len(pairs) > 0)
+    assert stats["pairs"] == total > 0
+    audit = json.loads((it / "judgments" / "audit.json").read_text())
+    assert {"peer/ada", "peer/bix", "verifier/verifier"} <= set(audit["judges"])
+
+
+@pytest.mark.slow
+def test_selfplay_run_evaluates_every_iteration_and_is_complete(selfplay_run):
+    root, out = selfplay_run
+    for iteration in (0, 1, 2):
+        for model in MODELS:
+            metrics = json.loads((out / f"iter_{iteration}" / "eval" / f"{model}.json").read_text())
+            assert metrics["iteration"] == iteration
+    again = snakemake("--configfile", str(MICRO_SELFPLAY), cwd=root)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
