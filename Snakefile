@@ -19,9 +19,14 @@ if PROTOCOL == "tribe":
     include: "rules/rate.smk"
     include: "rules/pairs.smk"
 
-else:
+elif PROTOCOL == "selfplay":
 
     include: "rules/selfplay.smk"
+
+else:
+
+    include: "rules/debate.smk"
+    include: "rules/rate.smk"
 
 
 rule all:

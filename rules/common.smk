@@ -28,10 +28,14 @@ wildcard_constraints:
     i=r"\d+",
     shard=r"\d+",
     scheme="|".join(RATING_SCHEMES),
+    turn=r"\d+",
     external="|".join(map(re.escape, EXTERNAL)) or "(?!)",
     judge="|".join(map(re.escape, [*MEMBER_METHODS, "verifier", *EXTERNAL])),
 
 
+DEBATE = config["debate"]
+# Debate speaks turn by turn: A then B each round (sequential), or both at once each round (simultaneous).
+TURNS = 2 * DEBATE["rounds"] if DEBATE["format"] == "sequential" else DEBATE["rounds"]
 # Every protocol writes an iteration's comparisons here: duels (tribe) or pairs of one policy's samples (selfplay).
 MATCHES_FILE = "results/{run}/iter_{i}/matches.parquet"
 
@@ -106,6 +110,28 @@ def judgment_files(iteration, entry):
     return [f"results/{RUN}/iter_{iteration}/judgments/{entry}/{judge}.parquet" for judge in judges_of(entry)]
 
 
+def turn_files(iteration, turns):
+    """Every debater's speeches at the given turns of a debate iteration."""
+    return [f"results/{RUN}/iter_{iteration}/debate/turn_{t}/{m}.parquet" for t in turns for m in MODELS]
+
+
+def judge_inputs(wildcards):
+    """What a judge job reads: the matches with the generations, or the duels debate writes from transcripts."""
+    files = {"matches": f"results/{RUN}/iter_{wildcards.i}/matches.parquet"}
+    if PROTOCOL == "debate":
+        files["duels"] = f"results/{RUN}/iter_{wildcards.i}/debate/duels.parquet"
+    else:
+        files["generations"] = generation_files(wildcards.i)
+    return files
+
+
+def branch_output(judge):
+    """Debate's judges also judge branched transcripts; those verdicts go beside the matches' own."""
+    if PROTOCOL != "debate":
+        return {}
+    return {"branches": f"results/{{run}}/iter_{{i}}/judgments/branches/{judge}.parquet"}
+
+
 def all_judgment_files(iteration):
     """The judgments of every judge that runs each iteration (judging.judges)."""
     return [f for entry in JUDGING["judges"] for f in judgment_files(iteration, entry)]
@@ -143,7 +169,11 @@ def previous_audit(wildcards):
 
 def all_outputs():
     """What `snakemake` builds by default: every iteration's files and the evaluation of iterations 0..N."""
-    ratings = [f"ratings/{SCHEME}.json", "ratings/comparison.json"] if PROTOCOL == "tribe" else ["ratings/selfplay.json"]
+    ratings = {
+        "tribe": [f"ratings/{SCHEME}.json", "ratings/comparison.json"],
+        "selfplay": ["ratings/selfplay.json"],
+        "debate": [f"ratings/{SCHEME}.json", "ratings/comparison.json", "ratings/debate.json", "transcripts.parquet"],
+    }[PROTOCOL]
     per_iteration = [
         f"results/{RUN}/iter_{i}/{path}"
         for i in range(ITERATIONS)
@@ -154,5 +184,5 @@ def all_outputs():
     if "verifier" in JUDGING["judges"] and MEMBER_JUDGES:
         judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
-    trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS and PROTOCOL == "tribe" else []
+    trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS and PROTOCOL != "selfplay" else []
     return per_iteration + judgments + evaluations + trajectory

@@ -5,10 +5,10 @@
 rule judge_by_member:
     input:
         unpack(model_files),
-        matches=MATCHES_FILE,
-        generations=lambda wc: generation_files(wc.i),
+        unpack(judge_inputs),
     output:
-        "results/{run}/iter_{i}/judgments/{method}/{model}.parquet",
+        judgments="results/{run}/iter_{i}/judgments/{method}/{model}.parquet",
+        **branch_output("{method}/{model}"),
     log:
         "results/{run}/logs/judge/iter_{i}/{method}/{model}.log",
     benchmark:
@@ -33,10 +33,10 @@ rule judge_by_member:
 
 rule judge_by_verifier:
     input:
-        matches=MATCHES_FILE,
-        generations=lambda wc: generation_files(wc.i),
+        unpack(judge_inputs),
     output:
-        "results/{run}/iter_{i}/judgments/verifier/verifier.parquet",
+        judgments="results/{run}/iter_{i}/judgments/verifier/verifier.parquet",
+        **branch_output("verifier/verifier"),
     log:
         "results/{run}/logs/judge/iter_{i}/verifier.log",
     benchmark:
@@ -57,10 +57,10 @@ rule judge_by_verifier:
 
 rule judge_by_external:
     input:
-        matches=MATCHES_FILE,
-        generations=lambda wc: generation_files(wc.i),
+        unpack(judge_inputs),
     output:
-        "results/{run}/iter_{i}/judgments/{external}/{external}.parquet",
+        judgments="results/{run}/iter_{i}/judgments/{external}/{external}.parquet",
+        **branch_output("{external}/{external}"),
     log:
         "results/{run}/logs/judge/iter_{i}/{external}.log",
     benchmark:
@@ -83,8 +83,7 @@ rule judge_by_external:
 
 rule judge_audit:
     input:
-        matches=MATCHES_FILE,
-        generations=lambda wc: generation_files(wc.i),
+        unpack(judge_inputs),
         judgments=lambda wc: all_judgment_files(wc.i),
     output:
         json="results/{run}/iter_{i}/judgments/audit.json",
@@ -107,7 +106,7 @@ rule judge_audit:
 rule judge_agreement:
     input:
         matches=MATCHES_FILE,
-        verifier=rules.judge_by_verifier.output[0],
+        verifier=rules.judge_by_verifier.output.judgments,
         judgments=lambda wc: [f for method in MEMBER_JUDGES for f in judgment_files(wc.i, method)],
     output:
         "results/{run}/iter_{i}/judgments/agreement.json",

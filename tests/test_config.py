@@ -112,6 +112,11 @@ def test_default_floats_are_numbers_not_strings():
             r"selfplay needs at least 2 models for them, got 1",
         ),
         (
+            {"protocol": "debate", "judging": {"judges": ["verifier"], "signal": "verifier"}},
+            r"a debate's judge must read the transcript",
+        ),
+        ({"protocol": "debate", "models": {"a": {"base": "embedded"}}}, r"a debate needs two debaters, got \['a'\]"),
+        (
             {"models": {"a": {"base": "embedded"}}, "judging": {"judges": ["verifier"], "signal": "verifier"}},
             r"needs at least 2 models to duel",
         ),

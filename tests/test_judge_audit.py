@@ -6,6 +6,7 @@ import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, write_table
 from agon.files import read_json
+from agon.judging import duels_frame
 from agon.judging.audit import audit_judges, plot_audit, write_audit
 
 # Four duels; answer lengths make len(answer_a) - len(answer_b) = +4, -2, +2, -4.
@@ -22,6 +23,7 @@ GENERATIONS_FRAME = pd.DataFrame(
     ],
     columns=GENERATIONS.columns,
 )
+DUELS_FRAME = duels_frame(MATCHES_FRAME, GENERATIONS_FRAME)
 FAMILIES = {"a1": "alpha", "a2": "alpha", "b1": "beta", "b2": "beta", "ada": "alpha", "bo": "beta"}
 # m0: a right; m1: b right; m2, m3: both right or both wrong.
 VERIFIER = {"m0": {"ab": 1.0}, "m1": {"ab": -1.0}, "m2": {"ab": 0.0}, "m3": {"ab": 0.0}}
@@ -45,7 +47,7 @@ def _both(preferences: dict[str, float]) -> dict[str, dict[str, float]]:
 
 
 def _audit(*judges: pd.DataFrame, family_of: dict[str, str] | None = None) -> dict:
-    return audit_judges(MATCHES_FRAME, GENERATIONS_FRAME, pd.concat(judges, ignore_index=True), family_of or {})
+    return audit_judges(MATCHES_FRAME, DUELS_FRAME, pd.concat(judges, ignore_index=True), family_of or {})
 
 
 def test_a_judge_that_always_picks_the_first_shown_answer_flips_every_duel():
@@ -218,14 +220,16 @@ def test_write_audit_round_trip(tmp_path):
         write_table(frame, tmp_path / f"{name}.parquet", JUDGMENTS)
         paths.append(tmp_path / f"{name}.parquet")
     out_json, out_png = tmp_path / "audit" / "audit.json", tmp_path / "audit" / "audit.png"
-    audit = write_audit(tmp_path / "matches.parquet", [tmp_path / "generations.parquet"], paths, out_json, out_png, {})
+    audit = write_audit(
+        tmp_path / "matches.parquet", paths, out_json, out_png, {}, generation_paths=[tmp_path / "generations.parquet"]
+    )
     assert read_json(out_json) == audit == _audit(X, Y, Z, V)
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == ["audit.json", "audit.png"]
 
 
 def test_judgments_without_rows_give_an_empty_audit_and_a_plot_saying_so(tmp_path):
-    audit = audit_judges(MATCHES_FRAME, GENERATIONS_FRAME, X.iloc[:0], {})
+    audit = audit_judges(MATCHES_FRAME, DUELS_FRAME, X.iloc[:0], {})
     assert audit == {"judges": {}, "agreement": {}, "duels": 4}
     plot_audit(audit, tmp_path / "empty.png")
     assert (tmp_path / "empty.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

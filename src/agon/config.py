@@ -154,10 +154,12 @@ def _tribe_problems(config: dict) -> Iterator[str]:
         yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
     if config["protocol"] == "selfplay":
         yield from _selfplay_problems(config)
+    if config["protocol"] == "debate":
+        yield from _debate_problems(config)
     elif "sppo" in config["training"]["loss_type"]:
         yield "config key 'training.loss_type': sppo needs each answer's win rate, which only protocol selfplay has"
     population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
-    if population_judges and len(models) < 3 and config["protocol"] == "tribe":
+    if population_judges and len(models) < 3 and config["protocol"] in ("tribe", "debate"):
         yield (
             f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
             f"so they need at least 3 models, got {len(models)}"
@@ -229,6 +231,18 @@ def _selfplay_problems(config: dict) -> Iterator[str]:
     loss = config["training"]["loss_type"]
     if "sppo" in loss and set(loss) - {"sppo", "sft"}:
         yield f"config key 'training.loss_type': sppo combines only with sft, got {loss}"
+
+
+def _debate_problems(config: dict) -> Iterator[str]:
+    if len(config["models"]) < 2:
+        yield f"config key 'models': a debate needs two debaters, got {list(config['models'])}"
+    if config["judging"]["signal"] == "verifier":
+        yield (
+            "config key 'judging.signal': a debate's judge must read the transcript; the verifier only checks "
+            "the answers (it measures the judge's accuracy instead)"
+        )
+    if config["task"]["name"] != "arithmetic":
+        yield "config key 'task.name': debate needs a numeric reference to argue against (the arithmetic task)"
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

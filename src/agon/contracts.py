@@ -135,6 +135,40 @@ PAIRS = Contract(
 )
 
 
+# What every judge reads (judging.protocol.DUEL_COLUMNS), where a protocol writes it as a file: debate's judges
+# read transcripts, so their duels are built before judging rather than from the generations.
+DUELS = Contract(
+    "duels",
+    pa.schema(
+        [
+            ("match_id", pa.string()),
+            ("prompt", pa.string()),
+            ("reference", pa.string()),
+            ("model_a", pa.string()),
+            ("model_b", pa.string()),
+            ("answer_a", pa.string()),
+            ("answer_b", pa.string()),
+        ]
+    ),
+)
+
+# Debate: one row per speech, both alternatives of each (alt 0 continues the transcript; alt 1 is its branch).
+TRANSCRIPT = Contract(
+    "transcript",
+    pa.schema(
+        [
+            ("match_id", pa.string()),
+            ("turn", pa.int64()),
+            ("round", pa.int64()),
+            ("side", pa.string()),
+            ("speaker", pa.string()),
+            ("alt", pa.int64()),
+            ("prompt", pa.string()),
+            ("text", pa.string()),
+        ]
+    ),
+)
+
 # Selfplay: each sampled answer's estimated win rate against its own policy, P(y > pi), from the ranker's verdicts.
 WIN_RATES = Contract(
     "win_rates",

@@ -83,6 +83,20 @@ def preference_dataset(pairs: pd.DataFrame, columns: tuple[str, ...] = ()) -> da
     )
 
 
+def _too_long(pairs: pd.DataFrame, tokenizer, max_length: int) -> int:
+    """Pairs whose prompt alone fills ``max_length`` tokens: TRL drops them from training (keep_start truncation
+    would leave no answer to learn from). Counted here so that the loss is reported, never silent."""
+    lengths = [
+        len(
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True, return_dict=True
+            )["input_ids"]
+        )
+        for p in pairs["prompt"]
+    ]
+    return sum(length >= max_length for length in lengths)
+
+
 def _trainer(policy: PeftModel, args: dict, pairs: pd.DataFrame, pairs_path: str | Path, cfg: TrainConfig, tokenizer):
     """TRL's DPOTrainer for its own losses; Agon's SPPOTrainer for the soft SPPO loss, which TRL lacks."""
     if "sppo" not in cfg.loss_type:
@@ -151,6 +165,17 @@ def train_adapter(
         "loss_weights": list(cfg.loss_weights) if cfg.loss_weights else None,
     }
     with atomic_directory(out_dir) as tmp:
+        too_long = _too_long(pairs, tokenizer, cfg.max_length) if len(pairs) else 0
+        metrics["pairs_prompt_too_long"] = too_long
+        if too_long == len(pairs) > 0:
+            raise ValueError(
+                f"{pairs_path}: every prompt of the {len(pairs)} pairs fills training.max_length={cfg.max_length} "
+                "tokens, so none leaves room for an answer; raise training.max_length"
+            )
+        if too_long:
+            logger.warning(
+                "%d of %d pairs have prompts of >= %d tokens: TRL drops them", too_long, len(pairs), cfg.max_length
+            )
         if len(pairs) == 0:
             # Nothing to learn from: the adapter carries over unchanged so the next iteration can run.
             logger.warning("no pairs for %s: saving its adapter unchanged", spec.name)

@@ -5,12 +5,14 @@ method = snakemake.wildcards.get("method", "verifier")
 with log_to(snakemake.log[0]):
     judge_matches(
         snakemake.input.matches,
-        list(snakemake.input.generations),
-        snakemake.output[0],
+        list(snakemake.input.get("generations", [])),
+        snakemake.output.judgments,
         JudgeConfig.from_dict({**snakemake.params.judging, "method": method}),
         judge_name=snakemake.wildcards.get("model", "verifier"),
         task=snakemake.params.task,
         spec_dict=snakemake.params.spec,
         device=snakemake.params.device,
         threads=snakemake.threads,
+        duels_path=snakemake.input.get("duels"),
+        branches_path=snakemake.output.get("branches"),
     )

@@ -4,10 +4,12 @@ from agon.logs import log_to
 with log_to(snakemake.log[0]):
     judge_matches_external(
         snakemake.input.matches,
-        list(snakemake.input.generations),
-        snakemake.output[0],
+        list(snakemake.input.get("generations", [])),
+        snakemake.output.judgments,
         snakemake.wildcards.external,
         snakemake.params.judge,
         device=snakemake.params.device,
         cache_dir=snakemake.params.cache,
+        duels_path=snakemake.input.get("duels"),
+        branches_path=snakemake.output.get("branches"),
     )

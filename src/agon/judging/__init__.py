@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, read_table, write_table
+from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, read_table, write_table
 from agon.judging.protocol import DUEL_COLUMNS, Judge, JudgeConfig, judgments_frame
 from agon.judging.verifier import VerifierJudge
 
@@ -25,6 +25,7 @@ __all__ = [
     "make_external_judge",
     "make_judge",
     "read_duels",
+    "write_judgments",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,31 @@ def duels_frame(matches: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFram
     return duels[DUEL_COLUMNS]
 
 
-def read_duels(matches_path: str | Path, generation_paths: list[str | Path]) -> pd.DataFrame:
-    """The iteration's duels with both answers, from the files on disk (checked against their contracts)."""
+def read_duels(
+    matches_path: str | Path, generation_paths: list[str | Path] = (), duels_path: str | Path | None = None
+) -> pd.DataFrame:
+    """What the judges read, from the files on disk (checked against their contracts).
+
+    Tribe and selfplay duels pair the matches with the generations; a protocol whose judges read more than two
+    answers (debate: the transcripts) writes its duels itself (``duels_path``).
+    """
+    if duels_path is not None:
+        return read_table(duels_path, DUELS)[DUEL_COLUMNS]
     generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
     return duels_frame(read_table(matches_path, MATCHES), generations)
+
+
+def write_judgments(
+    judgments: pd.DataFrame, out_path: str | Path, matches_path: str | Path, branches_path: str | Path | None
+) -> None:
+    """The judgments of the matches to ``out_path``; with ``branches_path``, the verdicts on anything else the
+    judge read (debate's branched transcripts) there, so ratings read the matches' verdicts alone."""
+    if branches_path is None:
+        write_table(judgments, out_path, JUDGMENTS)
+        return
+    own = judgments["match_id"].isin(read_table(matches_path, MATCHES)["match_id"])
+    write_table(judgments[own].reset_index(drop=True), out_path, JUDGMENTS)
+    write_table(judgments[~own].reset_index(drop=True), branches_path, JUDGMENTS)
 
 
 def make_external_judge(name: str, params: dict, *, device: str, cache_dir: str | Path | None) -> Judge:
@@ -131,16 +153,18 @@ def judge_matches_external(
     *,
     device: str,
     cache_dir: str | Path | None,
+    duels_path: str | Path | None = None,
+    branches_path: str | Path | None = None,
 ) -> None:
     """Judge every duel of the iteration with a judge from outside the population and write its judgments.
 
     The judge is built (and its model loaded, or its endpoint and key checked) only after the duels are read and
     checked, so bad files fail fast.
     """
-    duels = read_duels(matches_path, generation_paths)
+    duels = read_duels(matches_path, generation_paths, duels_path)
     logger.info("judge %s (%s) judges %d duels", name, params["method"], len(duels))
     judge = make_external_judge(name, params, device=device, cache_dir=cache_dir)
-    write_table(judge.judge(duels), out_path, JUDGMENTS)
+    write_judgments(judge.judge(duels), out_path, matches_path, branches_path)
 
 
 def judge_matches(
@@ -154,12 +178,14 @@ def judge_matches(
     spec_dict: dict | None,
     device: str,
     threads: int = 1,
+    duels_path: str | Path | None = None,
+    branches_path: str | Path | None = None,
 ) -> None:
     """Judge the iteration's duels with one judge and write its judgments table.
 
     A population member (``spec_dict`` given) never judges a duel it fights in.
     """
-    duels = read_duels(matches_path, generation_paths)
+    duels = read_duels(matches_path, generation_paths, duels_path)
     spec = None
     if spec_dict is not None:
         import torch
@@ -177,4 +203,4 @@ def judge_matches(
         judgments = judgments_frame([], judge_name, cfg.method)
     else:
         judgments = make_judge(cfg, judge_name, task=task, spec=spec, device=device).judge(duels)
-    write_table(judgments, out_path, JUDGMENTS)
+    write_judgments(judgments, out_path, matches_path, branches_path)

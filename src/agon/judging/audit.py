@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, read_table
+from agon.contracts import DUELS, JUDGMENTS, MATCHES, read_table
 from agon.files import atomic_file, write_json
 from agon.judging.protocol import ORDERS
 
@@ -104,12 +104,9 @@ def _check(matches: pd.DataFrame, judgments: pd.DataFrame) -> None:
 
 
 def _units(
-    matches: pd.DataFrame, generations: pd.DataFrame, judgments: pd.DataFrame, family_of: Mapping[str, str]
+    matches: pd.DataFrame, duels: pd.DataFrame, judgments: pd.DataFrame, family_of: Mapping[str, str]
 ) -> pd.DataFrame:
     """One row per judge and duel it judged, with the 0/1 columns that the rates sum."""
-    # agon.judging may import this module, so its duels_frame is looked up only when needed.
-    from agon.judging import duels_frame
-
     rows = judgments.assign(key=judgments["method"] + "/" + judgments["judge"], failed=~judgments["valid"].eq(True))
     usable = rows.loc[~rows["failed"] & rows["preference"].notna()]
     per_order = (
@@ -124,7 +121,7 @@ def _units(
         .join(per_order)
         .reset_index()
     )
-    duels = duels_frame(matches, generations)
+    duels = duels.copy()
     duels["length_gap"] = duels["answer_a"].str.len() - duels["answer_b"].str.len()
     truth = usable.loc[usable["method"] == "verifier"].groupby("match_id")["preference"].mean()
     units = units.merge(duels[["match_id", "model_a", "model_b", "length_gap"]], on="match_id", how="left")
@@ -201,7 +198,7 @@ def _json_number(value: float) -> float | None:
 
 
 def audit_judges(
-    matches: pd.DataFrame, generations: pd.DataFrame, judgments: pd.DataFrame, family_of: Mapping[str, str]
+    matches: pd.DataFrame, duels: pd.DataFrame, judgments: pd.DataFrame, family_of: Mapping[str, str]
 ) -> dict:
     """The audit of every judge in ``judgments`` (all judges' tables, the verifier's included if any).
 
@@ -212,7 +209,7 @@ def audit_judges(
     _check(matches, judgments)
     if judgments.empty:
         return {"judges": {}, "agreement": {}, "duels": len(matches)}
-    units = _units(matches, generations, judgments, family_of)
+    units = _units(matches, duels, judgments, family_of)
     judges = sorted(units["key"].unique())
     keys = sorted(
         [*judges, *{_pooled(key) for key in judges}], key=lambda key: (_method(key), key == _pooled(key), key)
@@ -301,19 +298,32 @@ def plot_audit(audit: dict, out_png: str | Path) -> None:
 
 def write_audit(
     matches_path: str | Path,
-    generation_paths: list[str | Path],
     judgment_paths: list[str | Path],
     out_json: str | Path,
     out_png: str | Path,
     family_of: Mapping[str, str],
+    *,
+    generation_paths: list[str | Path] = (),
+    duels_path: str | Path | None = None,
 ) -> dict:
-    """Audit one iteration's judges from its files; write the audit (JSON) and its plot (PNG)."""
-    if not judgment_paths or not generation_paths:
-        raise ValueError("write_audit: an audit needs the iteration's judgment files and its generation files")
+    """Audit one iteration's judges from its files; write the audit (JSON) and its plot (PNG).
+
+    The duels judged come from the matches and the generations (tribe, selfplay) or, where a protocol writes
+    what its judges read, from ``duels_path`` (debate: the transcripts; only the matches' own rows count).
+    """
+    # agon.judging imports this module, so its readers are looked up only when needed.
+    from agon.judging import read_duels
+
+    if not judgment_paths or not (generation_paths or duels_path):
+        raise ValueError("write_audit: an audit needs the iteration's judgment files and its generations or duels")
     matches = read_table(matches_path, MATCHES)
-    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    if duels_path is not None:
+        duels = read_table(duels_path, DUELS)
+        duels = duels[duels["match_id"].isin(matches["match_id"])]
+    else:
+        duels = read_duels(matches_path, list(generation_paths))
     judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
-    audit = audit_judges(matches, generations, judgments, family_of)
+    audit = audit_judges(matches, duels, judgments, family_of)
     write_json(audit, out_json)
     plot_audit(audit, out_png)
     logger.info(
