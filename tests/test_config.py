@@ -47,7 +47,7 @@ def test_bad_enum_and_bad_model_name_are_both_reported():
     with pytest.raises(ConfigError) as err:
         validate_config({"protocol": "arena", "models": {"bad name": {"base": "embedded"}}}, SCHEMA)
     message = str(err.value)
-    assert "config key 'protocol': 'arena' is not one of ['tribe', 'selfplay']" in message
+    assert "config key 'protocol': 'arena' is not one of ['tribe', 'selfplay', 'debate']" in message
     assert "'bad name' does not match" in message
 
 
