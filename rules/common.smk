@@ -90,15 +90,36 @@ def model_spec(model, iteration):
     }
 
 
-def model_files(wildcards):
-    """Files a model job must wait for: the built member and the previous iteration's adapter."""
-    iteration = int(wildcards.i)
+def previous_policy_spec(model, iteration):
+    """Selfplay: the policy of iteration i-1, named apart so that its answers can meet the current policy's."""
+    return {**model_spec(model, iteration - 1), "name": f"{model}@previous"}
+
+
+def previous_generation_files(iteration):
+    """Selfplay, iteration i > 0: the previous policies' answers to this iteration's prompts."""
+    if PROTOCOL != "selfplay" or int(iteration) == 0:
+        return []
+    return [f"results/{RUN}/iter_{iteration}/generations/previous/{m}.parquet" for m in MODELS]
+
+
+def member_files(model, iteration):
+    """Files a job using ``model`` as iteration ``iteration`` sees it must wait for: the built member and the
+    previous iteration's adapter."""
     files = {}
-    if wildcards.model in EMBEDDED_MODELS:
-        files["member"] = member_dir(wildcards.model)
+    if model in EMBEDDED_MODELS:
+        files["member"] = member_dir(model)
     if iteration > 0:
-        files["adapter"] = adapter_dir(wildcards.model, iteration - 1)
+        files["adapter"] = adapter_dir(model, iteration - 1)
     return files
+
+
+def model_files(wildcards):
+    return member_files(wildcards.model, int(wildcards.i))
+
+
+def previous_policy_files(wildcards):
+    """Selfplay: what the previous iteration's policy of a model needs."""
+    return member_files(wildcards.model, int(wildcards.i) - 1)
 
 
 def judges_of(entry):
@@ -121,7 +142,7 @@ def judge_inputs(wildcards):
     if PROTOCOL == "debate":
         files["duels"] = f"results/{RUN}/iter_{wildcards.i}/debate/duels.parquet"
     else:
-        files["generations"] = generation_files(wildcards.i)
+        files["generations"] = generation_files(wildcards.i) + previous_generation_files(wildcards.i)
     return files
 
 

@@ -14,6 +14,7 @@ rule selfplay_matches:
     params:
         models=MODELS,
         samples=config["generation"]["samples_per_prompt"],
+        previous=lambda wc: int(wc.i) > 0,
     resources:
         mem_mb=1000,
         runtime=5,
@@ -21,6 +22,35 @@ rule selfplay_matches:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/selfplay_matches.py"
+
+
+# The previous iteration's policy answers this iteration's prompts too: the win rate against it is SPPO's
+# measure of progress (iteration i > 0; the policy of iteration i-1 is adapter i-2, or the base model).
+rule selfplay_previous_policy:
+    input:
+        unpack(previous_policy_files),
+        prompts=rules.duel_prompts.output[0],
+    output:
+        "results/{run}/iter_{i}/generations/previous/{model}.parquet",
+    log:
+        "results/{run}/logs/selfplay_previous_policy/iter_{i}/{model}.log",
+    benchmark:
+        "results/{run}/benchmarks/selfplay_previous_policy/iter_{i}/{model}.tsv"
+    params:
+        spec=lambda wc: previous_policy_spec(wc.model, int(wc.i)),
+        generation=config["generation"],
+        device=config["device"],
+        shards=1,
+        seed=lambda wc: job_seed("selfplay_previous_policy", wc.i, wc.model),
+    threads: config["threads"]
+    resources:
+        gpu=gpus(),
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/generate.py"
 
 
 rule selfplay_win_rates:

@@ -151,3 +151,17 @@ def test_key_order_does_not_change_the_validated_config():
     assert repr(first) == repr(second)
     assert list(first["models"]) == ["b", "a", "c", "d"]  # the population keeps its order: it is the members' order
     assert list(first["task"]) == sorted(first["task"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "config/config.yaml",
+        "config/selfplay.yaml",
+        "config/debate.yaml",
+        *(f"tests/config/{p.name}" for p in sorted((REPO / "tests" / "config").glob("*.yaml"))),
+    ],
+)
+def test_every_shipped_config_is_valid(path):
+    config = validate_config(yaml.safe_load((REPO / path).read_text()), SCHEMA)
+    assert config["protocol"] in ("tribe", "selfplay", "debate")

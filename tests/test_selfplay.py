@@ -8,11 +8,14 @@ from agon.selfplay import (
     RATE_COLUMNS,
     candidate_pairs,
     comparisons,
+    is_within,
     kept_pairs,
     pair_stats,
+    previous_comparisons,
     selfplay_pairs,
     verified,
     win_matrix,
+    win_rate_vs_previous,
     win_rates,
 )
 
@@ -422,3 +425,48 @@ def test_verified_reads_each_samples_correctness_from_the_verifier():
     ]
     correct = verified(matches, pd.DataFrame(rows, columns=JUDGMENTS.columns))
     assert correct == {("m", "p0", 0): True, ("m", "p0", 1): False, ("m", "p0", 2): False}
+
+
+def test_previous_comparisons_meet_each_answer_with_the_previous_policys_of_the_same_index():
+    prompts = pd.DataFrame(
+        {"prompt_id": ["p1", "p2"], "prompt": ["1+1", "2+2"], "reference": ["2", "4"], "split": "preference"}
+    )
+    rows = previous_comparisons(prompts, ["ada"], 3)
+    # 2 prompts x K = 3: answer s of the policy against answer s of the previous policy
+    assert rows["match_id"].tolist() == [f"ada:{p}:{s}:previous" for p in ("p1", "p2") for s in range(3)]
+    assert (rows["model_b"] == "ada@previous").all() and (rows["sample_a"] == rows["sample_b"]).all()
+    assert not is_within(rows).any()
+
+
+def test_win_rate_vs_previous_averages_the_cross_verdicts():
+    prompts = pd.DataFrame({"prompt_id": ["p1"], "prompt": ["1+1"], "reference": ["2"], "split": "preference"})
+    within = comparisons(prompts, ["ada"], 2)
+    cross = previous_comparisons(prompts, ["ada"], 2)
+    matches = pd.concat([within, cross], ignore_index=True)
+    rows = [
+        # sample 0 beats the previous policy's (d = 1), sample 1 loses in one order and ties in the other (d = -0.5)
+        ("ada:p1:0:previous", "ab", 1.0),
+        ("ada:p1:1:previous", "ab", -1.0),
+        ("ada:p1:1:previous", "ba", 0.0),
+        ("ada:p1:0:1", "ab", 1.0),  # a within-policy comparison: not part of this rate
+    ]
+    judgments = pd.DataFrame(
+        [
+            {
+                "match_id": m,
+                "judge": "bix",
+                "method": "peer",
+                "order": o,
+                "score_a": None,
+                "score_b": None,
+                "preference": p,
+                "raw": "",
+                "valid": True,
+                "error": "",
+            }
+            for m, o, p in rows
+        ]
+    )
+    # (1 + 1) / 2 = 1 and (1 - 0.5) / 2 = 0.25: mean 0.625 over 2 comparisons
+    assert win_rate_vs_previous(matches, judgments) == {"ada": {"win_rate": 0.625, "compared": 2}}
+    assert win_rate_vs_previous(within, judgments[judgments["match_id"] == "ada:p1:0:1"]) == {}

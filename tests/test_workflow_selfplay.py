@@ -32,16 +32,20 @@ def test_selfplay_config_lints_clean():
 def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates(selfplay_run, iteration):
     _, out = selfplay_run
     it = out / f"iter_{iteration}"
-    matches = read_table(it / "matches.parquet", MATCHES)
+    everything = read_table(it / "matches.parquet", MATCHES)
+    matches = everything[everything["model_a"] == everything["model_b"]]
     # 12 prompts x 2 models x 3 comparisons of K = 3 answers, each between two answers of one model
-    assert len(matches) == 12 * 2 * 3 and (matches["model_a"] == matches["model_b"]).all()
-    assert (matches["sample_a"] < matches["sample_b"]).all()
+    assert len(matches) == 12 * 2 * 3 and (matches["sample_a"] < matches["sample_b"]).all()
+    # from iteration 1 on, each answer also meets the previous policy's answer of the same index
+    versus = everything[everything["model_a"] != everything["model_b"]]
+    assert len(versus) == (12 * 2 * K if iteration else 0)
+    assert (versus["model_b"] == versus["model_a"] + "@previous").all()
     for model in MODELS:
         generations = read_table(it / "generations" / f"{model}.parquet", GENERATIONS)
         assert len(generations) == 12 * K and sorted(set(generations["sample"])) == [0, 1, 2]
         # the ranker is the other member: never a model judging its own answers
         peer = read_table(it / "judgments" / "peer" / f"{model}.parquet", JUDGMENTS)
-        judged = matches.set_index("match_id").loc[peer["match_id"]]
+        judged = everything.set_index("match_id").loc[peer["match_id"]]
         assert (judged["model_a"] != model).all() and len(peer) > 0
     rates = read_table(it / "ratings" / "win_rates.parquet", WIN_RATES)
     assert len(rates) == 2 * 12 * K and rates["win_rate"].dropna().between(0, 1).all()
@@ -50,6 +54,10 @@ def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates
     assert means.groupby(["model", "prompt_id"])["win_rate"].mean().round(9).eq(0.5).all()
     summary = json.loads((it / "ratings" / "selfplay.json").read_text())
     assert set(summary["models"]) == set(MODELS)
+    for model in MODELS:
+        versus_previous = summary["models"][model]["win_rate_vs_previous"]
+        assert versus_previous is None if iteration == 0 else 0 <= versus_previous <= 1
+        assert summary["models"][model]["compared_with_previous"] == (12 * K if iteration else 0)
     stats = json.loads((it / "pairs" / "stats.json").read_text())
     total = 0
     for model in MODELS:

@@ -154,10 +154,10 @@ def _tribe_problems(config: dict) -> Iterator[str]:
         yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
     if config["protocol"] == "selfplay":
         yield from _selfplay_problems(config)
-    if config["protocol"] == "debate":
-        yield from _debate_problems(config)
     elif "sppo" in config["training"]["loss_type"]:
         yield "config key 'training.loss_type': sppo needs each answer's win rate, which only protocol selfplay has"
+    if config["protocol"] == "debate":
+        yield from _debate_problems(config)
     population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
     if population_judges and len(models) < 3 and config["protocol"] in ("tribe", "debate"):
         yield (

@@ -76,6 +76,47 @@ def comparisons(prompts: pd.DataFrame, models: list[str], k: int) -> pd.DataFram
     )
 
 
+# The previous iteration's policy of a model answers under this name, so that its answers and the current
+# policy's can meet in one comparison (a name no member can have: the config allows no "@").
+PREVIOUS = "@previous"
+
+
+def previous_comparisons(prompts: pd.DataFrame, models: list[str], k: int) -> pd.DataFrame:
+    """Each policy's answer s against its previous policy's answer s, per prompt: the iteration's win rate against
+    the previous policy, SPPO's measure of progress. Match id ``model:prompt_id:s:previous``."""
+    same = comparisons(prompts, models, 2)
+    rows = same.loc[same.index.repeat(k)].reset_index(drop=True)
+    sample = np.tile(np.arange(k, dtype=np.int64), len(same))
+    return rows.assign(
+        match_id=rows["model_a"] + ":" + rows["prompt_id"] + ":" + pd.Series(sample).astype(str) + ":previous",
+        model_b=rows["model_a"] + PREVIOUS,
+        sample_a=sample,
+        sample_b=sample,
+    )
+
+
+def is_within(matches: pd.DataFrame) -> pd.Series:
+    """The comparisons between two answers of one policy (the others meet the previous policy)."""
+    return matches["model_a"] == matches["model_b"]
+
+
+def win_rate_vs_previous(matches: pd.DataFrame, judgments: pd.DataFrame) -> dict[str, dict]:
+    """Per model, P(current policy's answer beats the previous policy's), from the cross comparisons' verdicts.
+
+    A verdict d gives (1 + d) / 2 as in ``win_rates``; ``compared`` counts the comparisons with one.
+    """
+    cross = matches.loc[~is_within(matches)]
+    if cross.empty:
+        return {}
+    verdicts = duel_verdicts(cross, judgments[judgments["match_id"].isin(cross["match_id"])], {})
+    verdicts = verdicts.dropna(subset=["d"])
+    result = {}
+    for model in cross["model_a"].unique():
+        mine = verdicts.loc[verdicts["model_a"] == model, "d"]
+        result[model] = {"win_rate": _mean((1 + mine) / 2), "compared": len(mine)}
+    return result
+
+
 def win_matrix(matches: pd.DataFrame, judgments: pd.DataFrame, k: int) -> dict[tuple[str, str], np.ndarray]:
     """(model, prompt_id) -> the K x K matrix ``P[i, j] = P(i beats j)``; diagonal 0.5, NaN without a verdict."""
     keys, wins = _win_tensor(matches, judgments, k)
@@ -357,17 +398,23 @@ def _sorted_position(keys: pd.DataFrame) -> np.ndarray:
 # --- the stage's files ------------------------------------------------------------------------------------
 
 
-def write_comparisons(prompts_path: str | Path, out_path: str | Path, models: list[str], k: int) -> None:
-    """The iteration's matches: every two of each model's ``k`` answers to each prompt."""
-    write_table(comparisons(read_table(prompts_path, PROMPTS), models, k), out_path, MATCHES)
+def write_comparisons(
+    prompts_path: str | Path, out_path: str | Path, models: list[str], k: int, *, previous: bool
+) -> None:
+    """The iteration's matches: every two of each model's ``k`` answers to each prompt and, with ``previous``
+    (every iteration but the first), each answer against the previous policy's answer of the same index."""
+    prompts = read_table(prompts_path, PROMPTS)
+    frames = [comparisons(prompts, models, k)] + ([previous_comparisons(prompts, models, k)] if previous else [])
+    write_table(pd.concat(frames, ignore_index=True), out_path, MATCHES)
 
 
 def _judgments(paths: list[str | Path]) -> pd.DataFrame:
     return pd.concat([read_table(p, JUDGMENTS) for p in paths], ignore_index=True)
 
 
-def rate_summary(rates: pd.DataFrame) -> dict:
-    """Per model: how well the ranker told its answers apart (the selfplay iteration's ratings document)."""
+def rate_summary(rates: pd.DataFrame, versus_previous: Mapping[str, dict]) -> dict:
+    """Per model: how well the ranker told its answers apart, and its win rate against the previous policy (the
+    selfplay iteration's ratings document)."""
     models = {}
     for model, group in rates.groupby("model", sort=False):
         spread = group.groupby("prompt_id")["win_rate"].agg(lambda w: w.max() - w.min())
@@ -378,6 +425,8 @@ def rate_summary(rates: pd.DataFrame) -> dict:
             # A prompt whose answers all win equally often gives no pair: the ranker saw no difference.
             "prompts_told_apart": int((spread > TIE_TOLERANCE).sum()),
             "mean_win_rate_spread": _mean(spread.dropna()),
+            "win_rate_vs_previous": versus_previous.get(model, {}).get("win_rate"),
+            "compared_with_previous": versus_previous.get(model, {}).get("compared", 0),
         }
     return {"protocol": "selfplay", "models": models}
 
@@ -386,12 +435,20 @@ def write_win_rates(
     matches_path: str | Path, judgment_paths: list[str | Path], rates_path: str | Path, summary_path: str | Path, k: int
 ) -> None:
     """Each answer's win rate against its policy, from the signal judge's verdicts, and their summary."""
-    rates = win_rates(read_table(matches_path, MATCHES), _judgments(judgment_paths), k)
+    matches, judgments = read_table(matches_path, MATCHES), _judgments(judgment_paths)
+    within = matches.loc[is_within(matches)]
+    rates = win_rates(within, judgments[judgments["match_id"].isin(within["match_id"])], k)
     write_table(rates, rates_path, WIN_RATES)
-    summary = rate_summary(rates)
+    summary = rate_summary(rates, win_rate_vs_previous(matches, judgments))
     write_json(summary, summary_path)
     for model, entry in summary["models"].items():
-        logger.info("%s: %d of %d prompts told apart", model, entry["prompts_told_apart"], entry["prompts"])
+        logger.info(
+            "%s: %d of %d prompts told apart; win rate against the previous policy %s",
+            model,
+            entry["prompts_told_apart"],
+            entry["prompts"],
+            entry["win_rate_vs_previous"],
+        )
 
 
 def make_selfplay_pairs(
@@ -415,7 +472,11 @@ def make_selfplay_pairs(
     rates = read_table(rates_path, WIN_RATES)
     candidates = candidate_pairs(generations, rates, strategy, margin, seed)
     pairs = kept_pairs(candidates)
-    correct = verified(read_table(matches_path, MATCHES), _judgments(verifier_paths)) if verifier_paths else None
+    correct = None
+    if verifier_paths:
+        matches, verdicts = read_table(matches_path, MATCHES), _judgments(verifier_paths)
+        within = matches.loc[is_within(matches)]
+        correct = verified(within, verdicts[verdicts["match_id"].isin(within["match_id"])])
     for model, path in pair_paths.items():
         write_table(pairs[pairs["chosen_model"] == model].reset_index(drop=True), path, PAIRS)
     stats = pair_stats(candidates, rates, correct)

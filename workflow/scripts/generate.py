@@ -11,7 +11,7 @@ with log_to(snakemake.log[0]):
         backend=snakemake.params.generation["backend"],
         device=snakemake.params.device,
         seed=snakemake.params.seed,
-        shard=int(snakemake.wildcards.shard),
+        shard=int(snakemake.wildcards.get("shard", 0)),
         shards=snakemake.params.shards,
         threads=snakemake.threads,
     )
