@@ -29,6 +29,10 @@ else:
     include: "rules/rate.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     input:
         all_outputs(),

@@ -1,6 +1,12 @@
 # The embedded default population, built offline: task splits -> tokenizer -> one SFT run per member.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    task_splits,
+    tokenizer,
+
+
 rule task_splits:
     output:
         train="results/{run}/data/train.parquet",

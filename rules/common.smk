@@ -47,6 +47,8 @@ def job_seed(*parts):
 
 def gpus():
     """GPU tag of model jobs: SLURM profiles map it to a GPU request; CPU runs ask for none."""
+    if config["gpus_per_job"] is not None:
+        return config["gpus_per_job"]
     return 1 if config["device"] == "cuda" else 0
 
 

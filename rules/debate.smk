@@ -23,6 +23,14 @@ rule debate_matches:
         "../workflow/scripts/debate_matches.py"
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    debate_matches,
+    debate_transcript,
+    debate_outcomes,
+    debate_pairs,
+
+
 rule debate_turn:
     input:
         unpack(model_files),

@@ -2,6 +2,13 @@
 # rules/schedule.smk (tribe) or rules/selfplay.smk.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    iteration_prompts,
+    duel_prompts,
+    gather_generations,
+
+
 rule iteration_prompts:
     input:
         preference=rules.task_splits.output.preference,

@@ -2,6 +2,13 @@
 # judge outside the population. Each job sees only its own settings, so adding a judge re-runs no other one.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    judge_by_verifier,
+    judge_agreement,
+    judge_audit,
+
+
 rule judge_by_member:
     input:
         unpack(model_files),

@@ -1,6 +1,11 @@
 # Preference pairs of the iteration, weighted by the judges' ratings under rating.scheme.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    pairs,
+
+
 rule pairs:
     input:
         matches=MATCHES_FILE,

@@ -1,6 +1,14 @@
 # Ratings from the signal judge's verdicts, continuing from the previous iteration's ratings of the same scheme.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    rate,
+    compare_schemes,
+    rating_trajectory,
+    rate_by_judge,
+
+
 rule rate:
     input:
         unpack(previous_ratings),

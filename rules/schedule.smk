@@ -1,6 +1,11 @@
 # Tribe matchmaking: who duels whom on which prompt, by the previous iteration's ratings.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    schedule,
+
+
 rule schedule:
     input:
         unpack(previous_ratings),

@@ -2,6 +2,13 @@
 # signal judge compares every two of them in both orders, and pairs come from each answer's win rate.
 
 
+# Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
+localrules:
+    selfplay_matches,
+    selfplay_win_rates,
+    selfplay_pairs,
+
+
 rule selfplay_matches:
     input:
         prompts=rules.iteration_prompts.output[0],
