@@ -110,7 +110,8 @@ def test_config_rejects_bad_values_naming_the_key(cfg, key):
 
 def test_schedule_satisfies_the_matches_contract_with_candidates(tmp_path):
     matches = schedule(_prompts(4), ["x", "y"], seed=3)
-    assert list(matches.columns) == [*MATCHES.columns, "answer_a", "answer_b", "correct"]
+    assert list(matches.columns) == [*MATCHES.columns, "answer_a", "answer_b", "correct", "background"]
+    assert (matches["background"] == "").all()  # these prompts have no background passage
     assert matches["match_id"].tolist() == ["debate-p0", "debate-p1", "debate-p2", "debate-p3"]
     assert (matches["round"] == 0).all()
     assert matches["prompt"].tolist() == [f"What is {i}+5?" for i in range(4)]
@@ -538,3 +539,19 @@ def test_branch_pairs_reject_judgments_of_unknown_branches():
     judgments = _judgments([*PAIR_JUDGMENTS, _judgment("d1/t9/a/alt0", "j", "ab", 0.0)])
     with pytest.raises(ValueError, match=r"unknown debate\(s\) or branch\(es\), e.g. \['d1/t9/a/alt0'\]"):
         branch_pairs(_debates(["d1", "d2", "d3"]), _transcript(PAIR_SPEECHES), judgments, DebateConfig(rounds=1))
+
+
+def test_a_background_passage_opens_every_speech_prompt_and_judge_view():
+    prompts = _prompts(2).assign(background=["The ledger says 7.", None])
+    matches = schedule(prompts, ["x", "y"], seed=0)
+    assert matches["background"].tolist() == ["The ledger says 7.", ""]
+    cfg = DebateConfig(rounds=1, format="sequential")
+    requests = pd.concat(
+        [speech_requests(matches, pd.DataFrame(columns=TRANSCRIPT_COLUMNS), cfg, 0, m) for m in ("x", "y")]
+    ).set_index("match_id")
+    # the first debate's passage comes first; the second debate has none, so its prompt starts with the question
+    assert requests.loc["debate-p0", "prompt"].startswith("Background: The ledger says 7.\nQuestion: ")
+    assert requests.loc["debate-p1", "prompt"].startswith("Question: ")
+    views = judge_inputs(matches, pd.DataFrame(columns=TRANSCRIPT_COLUMNS)).set_index("match_id")
+    assert views.loc["debate-p0", "prompt"].startswith("Background: The ledger says 7.\nDebate. A argues")
+    assert views.loc["debate-p1", "prompt"].startswith("Debate. A argues")

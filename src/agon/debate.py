@@ -105,7 +105,8 @@ def distractor(reference: str, rng: np.random.Generator) -> str:
 
 
 def schedule(prompts: pd.DataFrame, models: list[str], seed: int) -> pd.DataFrame:
-    """One debate per prompt, in prompt order: the MATCHES contract plus ``answer_a``, ``answer_b``, ``correct``.
+    """One debate per prompt, in prompt order: the MATCHES contract plus ``answer_a``, ``answer_b``, ``correct``
+    and ``background`` (the prompts' optional background passage, as QuALITY's questions have; "" without one).
 
     ``model_a`` argues ``answer_a`` and ``model_b`` argues ``answer_b``; ``correct`` ("a" or "b") says which is
     the reference, drawn per question. Debaters take the ordered pairs of ``_pair_cycle`` in turn from a random
@@ -133,7 +134,8 @@ def schedule(prompts: pd.DataFrame, models: list[str], seed: int) -> pd.DataFram
         rows.append(
             (match_id, 0, prompt.prompt_id, prompt.prompt, reference, model_a, model_b, answer_a, answer_b, correct)
         )
-    return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS).astype({"round": np.int64})
+    background = prompts["background"].fillna("").astype(str) if "background" in prompts.columns else ""
+    return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS).astype({"round": np.int64}).assign(background=background)
 
 
 def _pair_cycle(models: list[str]) -> list[tuple[str, str]]:
@@ -485,6 +487,7 @@ def _speech_prompt(match, side: str, lines: list[str]) -> str:
     own, against = getattr(match, f"answer_{side}"), getattr(match, f"answer_{other}")
     return "\n".join(
         [
+            *_background(match),
             f"Question: {match.prompt}",
             f"You are debater {side.upper()}. You argue that the answer is {own}; "
             f"debater {other.upper()} argues {against}.",
@@ -494,10 +497,17 @@ def _speech_prompt(match, side: str, lines: list[str]) -> str:
     )
 
 
+def _background(match) -> list[str]:
+    """The passage the question is about, first, when the debate has one (older matches tables have none)."""
+    text = str(getattr(match, "background", "") or "")
+    return [f"Background: {text}"] if text else []
+
+
 def _duel(match, duel_id: str, lines: list[str]) -> tuple:
     # The question comes last, so a judge that scores or gives an answer to the prompt answers the question.
     prompt = "\n".join(
         [
+            *_background(match),
             f"Debate. A argues the answer is {match.answer_a}; B argues it is {match.answer_b}.",
             *lines,
             str(match.prompt),
