@@ -74,13 +74,18 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def run_to_the_end(tmp_path_factory, config: Path, run: str) -> tuple[Path, Path]:
+    """A config run end to end in a fresh directory: (its root, its results folder)."""
+    root = tmp_path_factory.mktemp(run)
+    result = snakemake("--configfile", str(config), cwd=root)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return root, root / "results" / run
+
+
 @pytest.fixture(scope="module")
 def micro_run(tmp_path_factory):
     """The micro config run end to end once; the tests below read its outputs."""
-    root = tmp_path_factory.mktemp("micro")
-    result = snakemake("--configfile", str(MICRO), cwd=root)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return root, root / "results" / "micro"
+    return run_to_the_end(tmp_path_factory, MICRO, "micro")
 
 
 MODELS = ("ada", "bix", "cyr")

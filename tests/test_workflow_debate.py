@@ -7,7 +7,7 @@ import pytest
 from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, TRANSCRIPT, read_table
 
 from .conftest import REPO
-from .test_workflow import snakemake
+from .test_workflow import run_to_the_end, snakemake
 
 MICRO_DEBATE = REPO / "tests" / "config" / "micro_debate.yaml"
 MODELS = ["ada", "bix", "cyr"]
@@ -15,10 +15,7 @@ MODELS = ["ada", "bix", "cyr"]
 
 @pytest.fixture(scope="module")
 def debate_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("micro_debate")
-    result = snakemake("--configfile", str(MICRO_DEBATE), cwd=root)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return root, root / "results" / "micro_debate"
+    return run_to_the_end(tmp_path_factory, MICRO_DEBATE, "micro_debate")
 
 
 def test_debate_config_lints_clean():

@@ -7,7 +7,7 @@ import pytest
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, WIN_RATES, read_table
 
 from .conftest import REPO
-from .test_workflow import snakemake
+from .test_workflow import run_to_the_end, snakemake
 
 MICRO_SELFPLAY = REPO / "tests" / "config" / "micro_selfplay.yaml"
 MODELS = ["ada", "bix"]
@@ -16,10 +16,7 @@ K = 3
 
 @pytest.fixture(scope="module")
 def selfplay_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("micro_selfplay")
-    result = snakemake("--configfile", str(MICRO_SELFPLAY), cwd=root)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return root, root / "results" / "micro_selfplay"
+    return run_to_the_end(tmp_path_factory, MICRO_SELFPLAY, "micro_selfplay")
 
 
 def test_selfplay_config_lints_clean():

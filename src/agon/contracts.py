@@ -197,6 +197,14 @@ def read_table(path: str | Path, contract: Contract) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()
 
 
+def read_tables(paths: list[str | Path], contract: Contract) -> pd.DataFrame:
+    """Several files of one contract (one per judge, model or turn), each checked, as one table; none gives an
+    empty table with the contract's columns."""
+    if not paths:
+        return pd.DataFrame(columns=contract.columns)
+    return pd.concat([read_table(p, contract) for p in paths], ignore_index=True)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> None:
     """Check ``frame`` against ``contract`` and write it atomically, contract columns first.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, TRANSCRIPT, read_table, write_table
+from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, TRANSCRIPT, read_table, read_tables, write_table
 from agon.files import write_json
 from agon.judging.protocol import DUEL_COLUMNS
 from agon.ratings.verdicts import duel_verdicts
@@ -540,11 +540,6 @@ def write_debates(prompts_path: str | Path, out_path: str | Path, models: list[s
     write_table(schedule(read_table(prompts_path, PROMPTS), models, seed), out_path, MATCHES)
 
 
-def _transcript(paths: list[str | Path]) -> pd.DataFrame:
-    frames = [read_table(p, TRANSCRIPT) for p in paths]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TRANSCRIPT.columns)
-
-
 def write_speeches(
     matches_path: str | Path,
     earlier_paths: list[str | Path],
@@ -564,7 +559,8 @@ def write_speeches(
     The model loads only when it has something to say: a debater sits out the turns of debates it is not in.
     """
     cfg = DebateConfig.from_dict(debate)
-    requests = speech_requests(read_table(matches_path, MATCHES), _transcript(earlier_paths), cfg, turn, model)
+    earlier = read_tables(earlier_paths, TRANSCRIPT)
+    requests = speech_requests(read_table(matches_path, MATCHES), earlier, cfg, turn, model)
     logger.info("%s gives %d speeches at turn %d", model, len(requests), turn)
     if requests.empty:
         write_table(pd.DataFrame(columns=TRANSCRIPT.columns), out_path, TRANSCRIPT)
@@ -585,14 +581,14 @@ def write_transcript(
     matches_path: str | Path, turn_paths: list[str | Path], transcript_path: str | Path, duels_path: str | Path
 ) -> None:
     """The iteration's transcripts (one row per speech and alternative) and what the judges read of them."""
-    transcript = _transcript(turn_paths)
+    transcript = read_tables(turn_paths, TRANSCRIPT)
     write_table(transcript, transcript_path, TRANSCRIPT)
     write_table(judge_inputs(read_table(matches_path, MATCHES), transcript), duels_path, DUELS)
 
 
 def write_outcomes(matches_path: str | Path, judgment_paths: list[str | Path], out_path: str | Path) -> dict:
     """The judge's accuracy and each debater's record on the full transcripts."""
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
+    judgments = read_tables(judgment_paths, JUDGMENTS)
     report = outcomes(read_table(matches_path, MATCHES), judgments)
     write_json(report, out_path)
     logger.info("judge accuracy %s on %d of %d debates", report["judge_accuracy"], report["judged"], report["debates"])
@@ -608,7 +604,7 @@ def make_debate_pairs(
     debate: dict,
 ) -> None:
     """Each debater's pairs of its own speeches (one file per debater) and the iteration's pair statistics."""
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in branch_paths], ignore_index=True)
+    judgments = read_tables(branch_paths, JUDGMENTS)
     candidates = speech_candidates(
         read_table(matches_path, MATCHES),
         read_table(transcript_path, TRANSCRIPT),

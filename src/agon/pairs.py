@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, read_table, write_table
+from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, read_table, read_tables, write_table
 from agon.files import read_json, write_json
 from agon.ratings.verdicts import duel_verdicts
 from agon.tasks import checker
@@ -126,8 +126,8 @@ def make_pairs(
     ``task`` names the checker used to report how many chosen answers are correct (never to pick them).
     """
     matches = read_table(matches_path, MATCHES)
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
-    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    judgments = read_tables(judgment_paths, JUDGMENTS)
+    generations = read_tables(generation_paths, GENERATIONS)
     verdicts = duel_verdicts(matches, judgments, read_json(ratings_path)["judge_weights"])
     duels = duels_with_answers(verdicts, matches, answers_of(generations))
     pairs = build_pairs(duels, cfg)

@@ -14,7 +14,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, WIN_RATES, read_table, write_table
+from agon.contracts import (
+    GENERATIONS,
+    JUDGMENTS,
+    MATCHES,
+    PAIRS,
+    PROMPTS,
+    WIN_RATES,
+    read_table,
+    read_tables,
+    write_table,
+)
 from agon.files import write_json
 from agon.ratings.verdicts import duel_verdicts
 
@@ -408,10 +418,6 @@ def write_comparisons(
     write_table(pd.concat(frames, ignore_index=True), out_path, MATCHES)
 
 
-def _judgments(paths: list[str | Path]) -> pd.DataFrame:
-    return pd.concat([read_table(p, JUDGMENTS) for p in paths], ignore_index=True)
-
-
 def rate_summary(rates: pd.DataFrame, versus_previous: Mapping[str, dict]) -> dict:
     """Per model: how well the ranker told its answers apart, and its win rate against the previous policy (the
     selfplay iteration's ratings document)."""
@@ -435,7 +441,7 @@ def write_win_rates(
     matches_path: str | Path, judgment_paths: list[str | Path], rates_path: str | Path, summary_path: str | Path, k: int
 ) -> None:
     """Each answer's win rate against its policy, from the signal judge's verdicts, and their summary."""
-    matches, judgments = read_table(matches_path, MATCHES), _judgments(judgment_paths)
+    matches, judgments = read_table(matches_path, MATCHES), read_tables(judgment_paths, JUDGMENTS)
     within = matches.loc[is_within(matches)]
     rates = win_rates(within, judgments[judgments["match_id"].isin(within["match_id"])], k)
     write_table(rates, rates_path, WIN_RATES)
@@ -468,13 +474,13 @@ def make_selfplay_pairs(
     With the verifier's judgments (``verifier_paths``), the statistics say how often the chosen answer is right;
     the verifier never decides a pair.
     """
-    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    generations = read_tables(generation_paths, GENERATIONS)
     rates = read_table(rates_path, WIN_RATES)
     candidates = candidate_pairs(generations, rates, strategy, margin, seed)
     pairs = kept_pairs(candidates)
     correct = None
     if verifier_paths:
-        matches, verdicts = read_table(matches_path, MATCHES), _judgments(verifier_paths)
+        matches, verdicts = read_table(matches_path, MATCHES), read_tables(verifier_paths, JUDGMENTS)
         within = matches.loc[is_within(matches)]
         correct = verified(within, verdicts[verdicts["match_id"].isin(within["match_id"])])
     for model, path in pair_paths.items():

@@ -46,25 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- helpers
-# is_running PIDFILE COMM : true if the pid file names a live (non-zombie) process called COMM
-is_running() {
-  local pf=$1 comm=$2 pid
-  [ -s "$pf" ] || return 1
-  pid=$(cat "$pf" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
-  [ "$(cat "/proc/$pid/comm")" = "$comm" ] || return 1
-  [ "$(awk '{print $3}' "/proc/$pid/stat")" != Z ]
-}
-# stop_daemon PIDFILE COMM : TERM the process from the pid file (only if it is COMM), wait, then KILL
-stop_daemon() {
-  local pf=$1 comm=$2 pid i
-  is_running "$pf" "$comm" || return 0
-  pid=$(cat "$pf")
-  log "stopping $comm (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 40); do is_running "$pf" "$comm" || return 0; sleep 0.25; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+source "$(dirname "$0")/daemons.sh"
 CHANGED=0
 # write_if_changed PATH MODE OWNER:GROUP  (content on stdin)
 write_if_changed() {

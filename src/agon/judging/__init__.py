@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, read_table, write_table
+from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, read_table, read_tables, write_table
 from agon.judging.protocol import DUEL_COLUMNS, Judge, JudgeConfig, judgments_frame
 from agon.judging.verifier import VerifierJudge
 
@@ -105,7 +105,7 @@ def read_duels(
     """
     if duels_path is not None:
         return read_table(duels_path, DUELS)[DUEL_COLUMNS]
-    generations = pd.concat([read_table(p, GENERATIONS) for p in generation_paths], ignore_index=True)
+    generations = read_tables(generation_paths, GENERATIONS)
     return duels_frame(read_table(matches_path, MATCHES), generations)
 
 

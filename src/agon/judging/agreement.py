@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, read_table
+from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import write_json
 from agon.ratings.verdicts import duel_verdicts
 
@@ -55,7 +55,6 @@ def write_agreement(
     matches = read_table(matches_path, MATCHES)
     verifier = read_table(verifier_path, JUDGMENTS)
     report = {
-        method: agreement(matches, pd.concat([read_table(p, JUDGMENTS) for p in paths], ignore_index=True), verifier)
-        for method, paths in judgment_paths.items()
+        method: agreement(matches, read_tables(paths, JUDGMENTS), verifier) for method, paths in judgment_paths.items()
     }
     write_json(report, out_path)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import DUELS, JUDGMENTS, MATCHES, read_table
+from agon.contracts import DUELS, JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import atomic_file, write_json
 from agon.judging.protocol import ORDERS
 
@@ -322,7 +322,7 @@ def write_audit(
         duels = duels[duels["match_id"].isin(matches["match_id"])]
     else:
         duels = read_duels(matches_path, list(generation_paths))
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
+    judgments = read_tables(judgment_paths, JUDGMENTS)
     audit = audit_judges(matches, duels, judgments, family_of)
     write_json(audit, out_json)
     plot_audit(audit, out_png)

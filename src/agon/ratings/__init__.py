@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, read_table
+from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import read_json, write_json
 from agon.ratings.bradley_terry import BradleyTerryConfig, fit_bradley_terry
 from agon.ratings.elo import EloConfig, fit_elo
@@ -187,7 +187,7 @@ def rate_iteration(
     if not judgment_paths:
         raise ValueError("rate_iteration: no judgment files; every match needs judges")
     matches = read_table(matches_path, MATCHES)
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
+    judgments = read_tables(judgment_paths, JUDGMENTS)
     state = read_json(previous_path) if previous_path is not None else None
     if state is not None and state["scheme"] != scheme:
         raise ValueError(f"{previous_path}: holds {state['scheme']!r} ratings, cannot continue them as {scheme!r}")

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, read_table
+from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import atomic_file, write_json
 from agon.ratings import (
     BradleyTerryConfig,
@@ -231,7 +231,7 @@ def write_comparison(
     if not judgment_paths:
         raise ValueError("write_comparison: no judgment files; every match needs judges")
     matches = read_table(matches_path, MATCHES)
-    judgments = pd.concat([read_table(p, JUDGMENTS) for p in judgment_paths], ignore_index=True)
+    judgments = read_tables(judgment_paths, JUDGMENTS)
     verdicts = duel_verdicts(matches, judgments, weights or {})
     comparison = compare_schemes(verdicts, schemes_params, models, seed, train_fraction=train_fraction)
     write_json(comparison, out_json)
