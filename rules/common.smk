@@ -16,21 +16,11 @@ SHARDS = config["generation"]["shards"]
 ITERATIONS = config["iterations"]
 SCHEME = config["rating"]["scheme"]
 JUDGING = config["judging"]
+JUDGE_SHARDS = JUDGING["shards"]
 MEMBER_JUDGES = [m for m in JUDGING["judges"] if m in MEMBER_METHODS]
 # Judges outside the population that run every iteration; any judge of judging.external can run on demand.
 EXTERNAL = JUDGING["external"]
 EXTERNAL_JUDGES = [j for j in JUDGING["judges"] if j in EXTERNAL]
-
-
-wildcard_constraints:
-    run=re.escape(RUN),
-    model="|".join(map(re.escape, MODELS)),
-    i=r"\d+",
-    shard=r"\d+",
-    scheme="|".join(RATING_SCHEMES),
-    turn=r"\d+",
-    external="|".join(map(re.escape, EXTERNAL)) or "(?!)",
-    judge="|".join(map(re.escape, [*MEMBER_METHODS, "verifier", *EXTERNAL])),
 
 
 DEBATE = config["debate"]
@@ -89,6 +79,44 @@ def model_spec(model, iteration):
         "adapter": adapter,
         "chat_template": member["chat_template"],
         "trust_remote_code": member["trust_remote_code"],
+    }
+
+
+def engine_groups():
+    """Members one generation job serves, named after the first. With vllm, all members on one base model
+    (same weights, chat template and remote-code setting) share an engine, one LoRA request per member; with hf,
+    whose generator holds one merged model, each member is its own job."""
+    if config["generation"]["backend"] != "vllm":
+        return {model: [model] for model in MODELS}
+    by_base = {}
+    for model in MODELS:
+        spec = model_spec(model, 0)
+        by_base.setdefault((spec["base"], spec["chat_template"], spec["trust_remote_code"]), []).append(model)
+    return {members[0]: members for members in by_base.values()}
+
+
+GROUPS = engine_groups()
+GROUP_OF = {model: group for group, members in GROUPS.items() for model in members}
+
+
+wildcard_constraints:
+    run=re.escape(RUN),
+    model="|".join(map(re.escape, MODELS)),
+    i=r"\d+",
+    shard=r"\d+",
+    group="|".join(map(re.escape, GROUPS)),
+    scheme="|".join(RATING_SCHEMES),
+    turn=r"\d+",
+    external="|".join(map(re.escape, EXTERNAL)) or "(?!)",
+    judge="|".join(map(re.escape, [*MEMBER_METHODS, "verifier", *EXTERNAL])),
+
+
+def group_files(wildcards):
+    """What a generation job of a group waits for: each member's files, keyed apart by member."""
+    return {
+        f"{key}_{model}": path
+        for model in GROUPS[wildcards.group]
+        for key, path in member_files(model, int(wildcards.i)).items()
     }
 
 
@@ -153,6 +181,22 @@ def branch_output(judge):
     if PROTOCOL != "debate":
         return {}
     return {"branches": f"results/{{run}}/iter_{{i}}/judgments/branches/{judge}.parquet"}
+
+
+def judge_files(judge):
+    """A judge's verdicts under judgments/, and debate's verdicts on the branched transcripts beside them."""
+    return {"judgments": f"results/{{run}}/iter_{{i}}/judgments/{judge}.parquet", **branch_output(judge)}
+
+
+def judge_shard_files(folder, judge):
+    """The temporary files of one shard of ``folder``/``judge``, gathered into judge_files(f"{folder}/{judge}")."""
+    return {key: temp(path) for key, path in judge_files(f"{folder}/shards/{judge}/{{shard}}").items()}
+
+
+def every_judge_shard(folder, judge):
+    """Input function of a gather job: each kind of judge_shard_files of every shard, in shard order."""
+    patterns = judge_files(f"{folder}/shards/{judge}/{{shard}}")
+    return lambda wc: {key: expand(path, shard=range(JUDGE_SHARDS), **wc) for key, path in patterns.items()}
 
 
 def all_judgment_files(iteration):

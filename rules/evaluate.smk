@@ -16,6 +16,7 @@ rule evaluate:
         evaluation=config["evaluation"],
         task=config["task"]["name"],
         backend=config["generation"]["backend"],
+        engine=config["generation"]["vllm"],
         device=config["device"],
         seed=lambda wc: job_seed("evaluate", wc.i, wc.model),
     threads: config["threads"]

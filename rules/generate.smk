@@ -1,4 +1,5 @@
-# Each iteration's fresh prompts, answered by every model, one job per (model, shard). The matches come from
+# Each iteration's fresh prompts, answered by every model, one job per (engine group, shard): a group is one
+# member with the hf backend, all members on one base model with vllm (GROUPS in common.smk). The matches come from
 # rules/schedule.smk (tribe) or rules/selfplay.smk.
 
 
@@ -50,20 +51,21 @@ rule duel_prompts:
 
 rule generate_shard:
     input:
-        unpack(model_files),
-        prompts=rules.duel_prompts.output[0],
+        unpack(group_files),
+        prompts=lambda wc: [f"results/{RUN}/iter_{wc.i}/prompts/{m}.parquet" for m in GROUPS[wc.group]],
     output:
-        temp("results/{run}/iter_{i}/generations/shards/{model}/{shard}.parquet"),
+        temp("results/{run}/iter_{i}/generations/shards/{group}/{shard}.parquet"),
     log:
-        "results/{run}/logs/generate/iter_{i}/{model}/{shard}.log",
+        "results/{run}/logs/generate/iter_{i}/{group}/{shard}.log",
     benchmark:
-        "results/{run}/benchmarks/generate/iter_{i}/{model}/{shard}.tsv"
+        "results/{run}/benchmarks/generate/iter_{i}/{group}/{shard}.tsv"
     params:
-        spec=lambda wc: model_spec(wc.model, int(wc.i)),
+        specs=lambda wc: [model_spec(m, int(wc.i)) for m in GROUPS[wc.group]],
         generation=config["generation"],
         device=config["device"],
         shards=SHARDS,
-        seed=lambda wc: job_seed("generate", wc.i, wc.model, wc.shard),
+        # Per member, not per group: a member's answers do not depend on which members share its engine.
+        seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in GROUPS[wc.group]},
     threads: config["threads"]
     resources:
         gpu=gpus(),
@@ -78,10 +80,11 @@ rule generate_shard:
 rule gather_generations:
     input:
         lambda wc: expand(
-            "results/{run}/iter_{i}/generations/shards/{model}/{shard}.parquet",
+            "results/{run}/iter_{i}/generations/shards/{group}/{shard}.parquet",
+            run=wc.run,
+            i=wc.i,
+            group=GROUP_OF[wc.model],
             shard=range(SHARDS),
-            allow_missing=True,
-            **wc,
         ),
     output:
         "results/{run}/iter_{i}/generations/{model}.parquet",

@@ -1,10 +1,13 @@
-# Every configured judge on the duels: one job per member judge (peer, logprob), one for the verifier, one per
-# judge outside the population. Each job sees only its own settings, so adding a judge re-runs no other one.
+# Every configured judge on the duels: judging.shards jobs per member judge (peer, logprob) and per judge outside
+# the population, each judging one block of the duels, gathered into the judge's table; one job for the cheap
+# verifier. Each job sees only its own settings, so adding a judge re-runs no other one.
 
 
 # Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
 localrules:
     judge_by_verifier,
+    gather_member_judgments,
+    gather_external_judgments,
     judge_agreement,
     judge_audit,
 
@@ -14,12 +17,11 @@ rule judge_by_member:
         unpack(model_files),
         unpack(judge_inputs),
     output:
-        judgments="results/{run}/iter_{i}/judgments/{method}/{model}.parquet",
-        **branch_output("{method}/{model}"),
+        **judge_shard_files("{method}", "{model}"),
     log:
-        "results/{run}/logs/judge/iter_{i}/{method}/{model}.log",
+        "results/{run}/logs/judge/iter_{i}/{method}/{model}/{shard}.log",
     benchmark:
-        "results/{run}/benchmarks/judge/iter_{i}/{method}/{model}.tsv"
+        "results/{run}/benchmarks/judge/iter_{i}/{method}/{model}/{shard}.tsv"
     wildcard_constraints:
         method="peer|logprob",
     params:
@@ -27,6 +29,9 @@ rule judge_by_member:
         judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
         task=config["task"]["name"],
         device=config["device"],
+        # Peers that answer the prompt (reference, score modes) generate with the run's backend.
+        generation={key: config["generation"][key] for key in ("backend", "vllm")},
+        shards=JUDGE_SHARDS,
     threads: config["threads"]
     resources:
         gpu=gpus(),
@@ -38,12 +43,31 @@ rule judge_by_member:
         "../workflow/scripts/judge.py"
 
 
+rule gather_member_judgments:
+    input:
+        unpack(every_judge_shard("{method}", "{model}")),
+    output:
+        **judge_files("{method}/{model}"),
+    log:
+        "results/{run}/logs/gather_judgments/iter_{i}/{method}/{model}.log",
+    benchmark:
+        "results/{run}/benchmarks/gather_judgments/iter_{i}/{method}/{model}.tsv"
+    wildcard_constraints:
+        method="peer|logprob",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/gather_judgments.py"
+
+
 rule judge_by_verifier:
     input:
         unpack(judge_inputs),
     output:
-        judgments="results/{run}/iter_{i}/judgments/verifier/verifier.parquet",
-        **branch_output("verifier/verifier"),
+        **judge_files("verifier/verifier"),
     log:
         "results/{run}/logs/judge/iter_{i}/verifier.log",
     benchmark:
@@ -53,6 +77,8 @@ rule judge_by_verifier:
         judging={},
         task=config["task"]["name"],
         device="cpu",
+        # Cheap and CPU-only: one job judges every duel.
+        shards=1,
     resources:
         mem_mb=2000,
         runtime=10,
@@ -66,17 +92,17 @@ rule judge_by_external:
     input:
         unpack(judge_inputs),
     output:
-        judgments="results/{run}/iter_{i}/judgments/{external}/{external}.parquet",
-        **branch_output("{external}/{external}"),
+        **judge_shard_files("{external}", "{external}"),
     log:
-        "results/{run}/logs/judge/iter_{i}/{external}.log",
+        "results/{run}/logs/judge/iter_{i}/{external}/{shard}.log",
     benchmark:
-        "results/{run}/benchmarks/judge/iter_{i}/{external}.tsv"
+        "results/{run}/benchmarks/judge/iter_{i}/{external}/{shard}.tsv"
     params:
         judge=lambda wc: EXTERNAL[wc.external],
         device=config["device"],
         # API replies are kept by request hash, so a re-run or a resumed job does not pay for them twice.
         cache=lambda wc: f"results/{RUN}/cache/{wc.external}",
+        shards=JUDGE_SHARDS,
     threads: 1
     resources:
         gpu=lambda wc: 0 if EXTERNAL[wc.external]["method"] == "api" else gpus(),
@@ -86,6 +112,24 @@ rule judge_by_external:
         "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/judge_external.py"
+
+
+rule gather_external_judgments:
+    input:
+        unpack(every_judge_shard("{external}", "{external}")),
+    output:
+        **judge_files("{external}/{external}"),
+    log:
+        "results/{run}/logs/gather_judgments/iter_{i}/{external}.log",
+    benchmark:
+        "results/{run}/benchmarks/gather_judgments/iter_{i}/{external}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../workflow/envs/agon.yaml"
+    script:
+        "../workflow/scripts/gather_judgments.py"
 
 
 rule judge_audit:

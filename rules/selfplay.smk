@@ -36,7 +36,7 @@ rule selfplay_matches:
 rule selfplay_previous_policy:
     input:
         unpack(previous_policy_files),
-        prompts=rules.duel_prompts.output[0],
+        prompts=[rules.duel_prompts.output[0]],
     output:
         "results/{run}/iter_{i}/generations/previous/{model}.parquet",
     log:
@@ -44,11 +44,11 @@ rule selfplay_previous_policy:
     benchmark:
         "results/{run}/benchmarks/selfplay_previous_policy/iter_{i}/{model}.tsv"
     params:
-        spec=lambda wc: previous_policy_spec(wc.model, int(wc.i)),
+        specs=lambda wc: [previous_policy_spec(wc.model, int(wc.i))],
         generation=config["generation"],
         device=config["device"],
         shards=1,
-        seed=lambda wc: job_seed("selfplay_previous_policy", wc.i, wc.model),
+        seeds=lambda wc: {f"{wc.model}@previous": job_seed("selfplay_previous_policy", wc.i, wc.model)},
     threads: config["threads"]
     resources:
         gpu=gpus(),

@@ -34,20 +34,15 @@ def tiny_member(tmp_path_factory, micro_splits) -> Path:
     import torch
 
     from agon.bootstrap.model import TinyModelConfig
-    from agon.bootstrap.sft import MemberSFTConfig, train_member
-    from agon.bootstrap.tokenizer import build_tokenizer
-    from agon.contracts import PROMPTS, read_table
+    from agon.bootstrap.sft import MemberSFTConfig
+    from agon.bootstrap.standalone import build_standalone_member
 
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("member")
-    train = read_table(micro_splits["train"], PROMPTS)
-    build_tokenizer((f"{p} {r}" for p, r in zip(train.prompt, train.reference, strict=True)), 96, root / "tok")
-    train_member(
+    return build_standalone_member(
         micro_splits["train"],
-        root / "tok",
-        root / "model",
+        tmp_path_factory.mktemp("member"),
         TinyModelConfig(hidden_size=32, intermediate_size=64, layers=2, heads=2, max_positions=32),
         MemberSFTConfig(steps=20, batch_size=32, learning_rate=5.0e-3, warmup_steps=2, target_accuracy=None),
+        vocab_size=96,
         seed=1,
     )
-    return root / "model"

@@ -1,3 +1,4 @@
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,7 @@ def test_default_floats_are_numbers_not_strings():
         ({"rating": {"bradley_terry": {"anchor": "zed"}}}, r"bradley_terry.anchor': 'zed' is not a model"),
         ({"pairs": {"min_judges": 3}}, r"pairs.min_judges': 3 judges per duel cannot be met: .* leaves 2 judge"),
         ({"rating": {"sparta_static": {"weights": {"zed": 1.0}}}}, r"sparta_static.weights': \['zed'\] are neither"),
+        ({"gpus_per_job": 4, "training": {"batch_size": 6}}, r"training.batch_size': 6 pairs per step cannot be split"),
     ],
 )
 def test_tribe_cross_key_problems_are_named(config, message):
@@ -165,3 +167,19 @@ def test_key_order_does_not_change_the_validated_config():
 def test_every_shipped_config_is_valid(path):
     config = validate_config(yaml.safe_load((REPO / path).read_text()), SCHEMA)
     assert config["protocol"] in ("tribe", "selfplay", "debate")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None, reason="checks the error of an environment without vLLM"
+)
+def test_the_vllm_backend_without_vllm_installed_is_named():
+    with pytest.raises(ConfigError, match=r"generation.backend': vllm is not installed in this environment"):
+        validate_config({"generation": {"backend": "vllm"}}, SCHEMA)
+
+
+def test_an_engine_wider_than_a_job_is_named():
+    config = {"gpus_per_job": 1, "generation": {"backend": "vllm", "vllm": {"tensor_parallel_size": 2}}}
+    with pytest.raises(
+        ConfigError, match=r"tensor_parallel_size': 2 GPUs per engine, but gpus_per_job gives each job 1"
+    ):
+        validate_config(config, SCHEMA)

@@ -1,8 +1,15 @@
 import pandas as pd
 import pytest
 
-from agon.contracts import GENERATIONS, PROMPTS, read_table
-from agon.generation import SamplingConfig, gather_shards, generate_responses, make_generator, shard_of
+from agon.contracts import GENERATIONS, PROMPTS, read_table, write_table
+from agon.generation import (
+    SamplingConfig,
+    gather_shards,
+    generate_responses,
+    make_generator,
+    make_population_generator,
+    shard_of,
+)
 from agon.models import ModelSpec
 
 SAMPLED = SamplingConfig(max_new_tokens=6, temperature=1.0, n=3, batch_size=8)
@@ -17,13 +24,13 @@ def generator(tiny_member):
 def test_generations_follow_the_contract_with_k_samples_per_prompt(tmp_path, micro_splits, tiny_member):
     out = tmp_path / "gen.parquet"
     generate_responses(
-        micro_splits["heldout"],
+        {"m": micro_splits["heldout"]},
         out,
-        ModelSpec(name="m", base=str(tiny_member)),
+        [ModelSpec(name="m", base=str(tiny_member))],
         SAMPLED,
         backend="hf",
         device="cpu",
-        seed=5,
+        seeds={"m": 5},
     )
     gen = read_table(out, GENERATIONS)
     prompts = read_table(micro_splits["heldout"], PROMPTS)
@@ -65,13 +72,13 @@ def test_shards_partition_the_prompts_and_gather_in_order(tmp_path, micro_splits
     for k in range(3):
         paths.append(tmp_path / f"{k}.parquet")
         generate_responses(
-            micro_splits["heldout"],
+            {"m": micro_splits["heldout"]},
             paths[-1],
-            ModelSpec(name="m", base=str(tiny_member)),
+            [ModelSpec(name="m", base=str(tiny_member))],
             GREEDY,
             backend="hf",
             device="cpu",
-            seed=k,
+            seeds={"m": k},
             shard=k,
             shards=3,
         )
@@ -85,3 +92,40 @@ def test_shards_partition_the_prompts_and_gather_in_order(tmp_path, micro_splits
 def test_unknown_backend_is_a_config_error(tiny_member):
     with pytest.raises(ValueError, match=r"generation.backend': unknown backend 'tgi'"):
         make_generator("tgi", ModelSpec(name="m", base=str(tiny_member)), "cpu")
+
+
+def test_gathering_keeps_only_the_asked_members_rows(tmp_path, micro_splits):
+    # a vLLM engine answers every member on its base in one job; each member's table takes its own rows
+    rows = pd.DataFrame(
+        [
+            {
+                "prompt_id": f"p{k}",
+                "prompt": "q",
+                "model": model,
+                "sample": 0,
+                "response": "1",
+                "n_tokens": 1,
+                "finish_reason": "stop",
+                "seed": 0,
+                "backend": "vllm",
+                "adapter": "",
+            }
+            for k in range(3)
+            for model in ("a", "b")
+        ]
+    )
+    write_table(rows, tmp_path / "0.parquet", GENERATIONS)
+    gather_shards([tmp_path / "0.parquet"], tmp_path / "b.parquet", model="b")
+    gathered = read_table(tmp_path / "b.parquet", GENERATIONS)
+    assert gathered["model"].tolist() == ["b"] * 3 and gathered["prompt_id"].tolist() == ["p0", "p1", "p2"]
+
+
+def test_an_hf_generator_refuses_a_member_it_does_not_hold(generator):
+    with pytest.raises(ValueError, match=r"holds member 'm', not \['other'\]"):
+        generator.generate_population({"other": ["What is 1+2?"]}, GREEDY, {"other": 0})
+
+
+def test_the_hf_backend_takes_one_member_per_job(tiny_member):
+    specs = [ModelSpec(name=n, base=str(tiny_member)) for n in ("a", "b")]
+    with pytest.raises(ValueError, match=r"one member at a time, not \['a', 'b'\]"):
+        make_population_generator("hf", specs, "cpu")

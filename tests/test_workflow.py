@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ def test_default_config_dry_run_plans_every_iteration(tmp_path):
         ("embedded_member", 4),
         ("generate_shard", 12),
         ("judge_by_member", 12),
+        ("gather_member_judgments", 12),
         ("judge_by_verifier", 3),
         ("judge_agreement", 3),
         ("judge_audit", 3),
@@ -190,6 +192,49 @@ def _jobs_run(result: subprocess.CompletedProcess) -> dict[str, int]:
     return jobs
 
 
+def test_judging_shards_plan_shard_jobs_per_judge_and_one_gather_each(tmp_path):
+    config = yaml.safe_load(MICRO.read_text())
+    config["judging"] |= {
+        "judges": ["peer", "verifier", "rm"],
+        "external": {"rm": {"method": "reward_model", "model": "some/reward-model"}},
+        "shards": 2,
+    }
+    sharded = tmp_path / "sharded.yaml"
+    sharded.write_text(yaml.safe_dump(config))
+    plan = snakemake("--dry-run", "--configfile", str(sharded), cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    judging = {rule: n for rule, n in _jobs_run(plan).items() if "judg" in rule}
+    # 2 iterations x (3 peers + 1 outside judge) x 2 shards, one gather per judge; the verifier stays one job
+    assert judging == {
+        "judge_by_member": 12,
+        "gather_member_judgments": 6,
+        "judge_by_external": 4,
+        "gather_external_judgments": 2,
+        "judge_by_verifier": 2,
+        "judge_agreement": 2,
+        "judge_audit": 2,
+    }
+
+
+@pytest.mark.slow
+def test_a_judge_in_two_shards_writes_the_file_of_one_job(micro_run, tmp_path):
+    # On a copy of the finished run (its judgments came from one shard each): one judge again, in two shards.
+    _, out = micro_run
+    root = tmp_path / "copy"
+    shutil.copytree(out, root / "results" / "micro")
+    config = yaml.safe_load(MICRO.read_text())
+    config["judging"]["shards"] = 2
+    sharded = tmp_path / "sharded.yaml"
+    sharded.write_text(yaml.safe_dump(config))
+    judgments = Path("iter_1") / "judgments" / "peer" / "ada.parquet"
+    (root / "results" / "micro" / judgments).unlink()
+    again = snakemake(str(Path("results") / "micro" / judgments), "--configfile", str(sharded), cwd=root)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _jobs_run(again) == {"judge_by_member": 2, "gather_member_judgments": 1}
+    assert (root / "results" / "micro" / judgments).read_bytes() == (out / judgments).read_bytes()
+    assert not any((root / "results" / "micro").rglob("shards/*/*.parquet"))  # shard files are temporary
+
+
 @pytest.mark.slow
 def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micro_run, tmp_path):
     # Last in this file: it adds judges to the finished micro run, which the tests above read as the plain config.
@@ -207,7 +252,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     # One judge on one past iteration, from the generations on disk: only its job runs.
     one = snakemake("results/micro/iter_0/judgments/rm/rm.parquet", "--configfile", str(defined), cwd=root)
     assert one.returncode == 0, one.stderr[-3000:]
-    assert _jobs_run(one) == {"judge_by_external": 1}
+    assert _jobs_run(one) == {"judge_by_external": 1, "gather_external_judgments": 1}
     matches = read_table(out / "iter_0" / "matches.parquet", MATCHES)
     rm = read_table(out / "iter_0" / "judgments" / "rm" / "rm.parquet", JUDGMENTS)
     assert rm["match_id"].tolist() == matches["match_id"].tolist() and set(rm["order"]) == {"ab"}
@@ -215,7 +260,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     # Ratings from its verdicts for both iterations: its judge job for iteration 1, then the chained rate jobs.
     rated = snakemake("results/micro/iter_1/ratings/by_rm/bradley_terry.json", "--configfile", str(defined), cwd=root)
     assert rated.returncode == 0, rated.stderr[-3000:]
-    assert _jobs_run(rated) == {"judge_by_external": 1, "rate_by_judge": 2}
+    assert _jobs_run(rated) == {"judge_by_external": 1, "gather_external_judgments": 1, "rate_by_judge": 2}
     by_rm = json.loads((out / "iter_1" / "ratings" / "by_rm" / "bradley_terry.json").read_text())
     assert set(by_rm["models"]) == set(MODELS) and by_rm["duels"] == 12
     # Listing both judges runs their jobs and the audits, and re-runs nothing else of the finished run.
@@ -224,7 +269,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     listed.write_text(yaml.safe_dump(config))
     everything = snakemake("--configfile", str(listed), cwd=root)
     assert everything.returncode == 0, everything.stderr[-3000:]
-    assert _jobs_run(everything) == {"judge_by_external": 2, "judge_audit": 2}
+    assert _jobs_run(everything) == {"judge_by_external": 2, "gather_external_judgments": 2, "judge_audit": 2}
     ranker = read_table(out / "iter_1" / "judgments" / "ranker" / "ranker.parquet", JUDGMENTS)
     assert len(ranker) == 2 * 12 and set(ranker["order"]) == {"ab", "ba"} and ranker["valid"].all()
     audit = json.loads((out / "iter_1" / "judgments" / "audit.json").read_text())

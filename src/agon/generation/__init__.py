@@ -1,40 +1,58 @@
 """The generate stage: a model answers a shard of prompts, one row per sample, in the generations contract."""
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from agon.contracts import GENERATIONS, PROMPTS, read_table, write_table
-from agon.generation.protocol import Completion, Generator, SamplingConfig
+from agon.contracts import GENERATIONS, PROMPTS, read_table, read_tables, write_table
+from agon.generation.protocol import Completion, Generator, PopulationGenerator, SamplingConfig
+from agon.shards import shard_of
 
 if TYPE_CHECKING:
     from agon.models import ModelSpec
 
-__all__ = ["Completion", "Generator", "SamplingConfig", "generate_responses", "make_generator", "shard_of"]
+__all__ = [
+    "Completion",
+    "Generator",
+    "PopulationGenerator",
+    "SamplingConfig",
+    "generate_responses",
+    "make_generator",
+    "make_population_generator",
+    "shard_of",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def make_generator(backend: str, spec: "ModelSpec", device: str) -> Generator:
-    # torch and transformers load only in jobs that run a model: they take seconds to import.
-    from agon.models import load_for_inference, resolve_device
+def make_generator(backend: str, spec: "ModelSpec", device: str, engine: Mapping | None = None) -> Generator:
+    """One member's generator (evaluation, judges, debate speeches)."""
+    return make_population_generator(backend, [spec], device, engine)
 
+
+def make_population_generator(
+    backend: str, specs: Sequence["ModelSpec"], device: str, engine: Mapping | None = None
+) -> PopulationGenerator:
+    """A generator for members that share a base model: vllm serves them all from one engine; hf, whose
+    generator holds one merged model, takes exactly one member."""
+    # torch, transformers and vllm load only in jobs that run a model: they take seconds to import.
     match backend:
         case "hf":
             from agon.generation.hf_backend import HFGenerator
+            from agon.models import load_for_inference, resolve_device
 
-            return HFGenerator(*load_for_inference(spec, resolve_device(device)))
+            if len(specs) != 1:
+                raise ValueError(f"the hf backend generates for one member at a time, not {[s.name for s in specs]}")
+            return HFGenerator(*load_for_inference(specs[0], resolve_device(device)), name=specs[0].name)
+        case "vllm":
+            from agon.generation.vllm_backend import EngineConfig, VLLMGenerator
+
+            return VLLMGenerator(specs, EngineConfig.from_dict(engine or {}), device)
         case other:
             raise ValueError(f"config key 'generation.backend': unknown backend {other!r}")
-
-
-def shard_of(prompts: pd.DataFrame, shard: int, shards: int) -> pd.DataFrame:
-    """Every ``shards``-th prompt starting at ``shard``: shards stay balanced and together cover all prompts."""
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} is outside 0..{shards - 1}")
-    return prompts.iloc[shard::shards].reset_index(drop=True)
 
 
 def completions_frame(
@@ -60,37 +78,47 @@ def completions_frame(
 
 
 def generate_responses(
-    prompts_path: str | Path,
+    prompt_paths: Mapping[str, str | Path],
     out_path: str | Path,
-    spec: "ModelSpec",
+    specs: Sequence["ModelSpec"],
     sampling: SamplingConfig,
     *,
     backend: str,
     device: str,
-    seed: int,
+    seeds: Mapping[str, int],
+    engine: Mapping | None = None,
     shard: int = 0,
     shards: int = 1,
     threads: int = 1,
 ) -> None:
-    """Answer this shard's prompts with ``spec`` and write the generations table."""
+    """Answer this shard of each member's prompts and write one generations table holding every member's rows.
+
+    ``prompt_paths`` and ``seeds`` are keyed by member name. Members that share a base model run in one job
+    with the vllm backend; with hf each job has one member.
+    """
     import torch
 
     torch.set_num_threads(threads)
-    prompts = shard_of(read_table(prompts_path, PROMPTS), shard, shards)
-    logger.info(
-        "model %s answers %d prompts x %d samples (shard %d/%d)",
-        spec.name,
-        len(prompts),
-        sampling.n,
-        shard + 1,
-        shards,
+    prompts = {spec.name: shard_of(read_table(prompt_paths[spec.name], PROMPTS), shard, shards) for spec in specs}
+    for name, table in prompts.items():
+        logger.info(
+            "model %s answers %d prompts x %d samples (shard %d/%d)", name, len(table), sampling.n, shard + 1, shards
+        )
+    generator = make_population_generator(backend, specs, device, engine)
+    completions = generator.generate_population(
+        {name: table["prompt"].tolist() for name, table in prompts.items()}, sampling, seeds
     )
-    generator = make_generator(backend, spec, device)
-    completions = generator.generate(prompts["prompt"].tolist(), sampling, seed)
-    write_table(completions_frame(prompts, completions, spec, seed, generator.backend), out_path, GENERATIONS)
-
-
-def gather_shards(shard_paths: list[str | Path], out_path: str | Path) -> None:
-    """Concatenate a model's shards, in shard order, into its generations table."""
-    frames = [read_table(p, GENERATIONS) for p in shard_paths]
+    frames = [
+        completions_frame(prompts[spec.name], completions[spec.name], spec, seeds[spec.name], generator.backend)
+        for spec in specs
+    ]
     write_table(pd.concat(frames, ignore_index=True), out_path, GENERATIONS)
+
+
+def gather_shards(shard_paths: list[str | Path], out_path: str | Path, model: str | None = None) -> None:
+    """Concatenate shards, in shard order, into a model's generations table; shards of a job that served
+    several members (one vLLM engine per base model) are filtered to ``model``."""
+    rows = read_tables(shard_paths, GENERATIONS)
+    if model is not None:
+        rows = rows[rows["model"] == model].reset_index(drop=True)
+    write_table(rows, out_path, GENERATIONS)

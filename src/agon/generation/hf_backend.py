@@ -1,12 +1,14 @@
 """Generation with Hugging Face transformers: batched, left-padded, KV-cached, chat template applied."""
 
 import logging
+from collections.abc import Mapping
 
 import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from agon.generation.protocol import Completion, SamplingConfig
+from agon.generation.tokens import chat_text, to_completion
 from agon.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -15,19 +17,14 @@ logger = logging.getLogger(__name__)
 class HFGenerator:
     backend = "hf"
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str = "") -> None:
+        self.name = name  # the member whose (merged) weights these are
         self.model = model
         self.tokenizer = tokenizer
         self.tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
 
     def _encode(self, prompts: list[str]) -> dict[str, torch.Tensor]:
-        texts = [
-            self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-            )
-            for p in prompts
-        ]
-        # The chat template already holds any special tokens the model expects.
+        texts = [chat_text(self.tokenizer, p) for p in prompts]
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
@@ -59,13 +56,14 @@ class HFGenerator:
                 **kwargs,
             )
             new = out[:, batch["input_ids"].shape[1] :]
-            completions = [self._completion(row, eos) for row in new]
+            completions = [to_completion(self.tokenizer, row.tolist(), eos) for row in new]
             results.extend(completions[i : i + sampling.n] for i in range(0, len(completions), sampling.n))
         return results
 
-    def _completion(self, tokens: torch.Tensor, eos: int) -> Completion:
-        ids = tokens.tolist()
-        stopped = eos in ids
-        ids = ids[: ids.index(eos)] if stopped else ids
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        return Completion(text=text, n_tokens=len(ids), finish_reason="stop" if stopped else "length")
+    def generate_population(
+        self, prompts: Mapping[str, list[str]], sampling: SamplingConfig, seeds: Mapping[str, int]
+    ) -> dict[str, list[list[Completion]]]:
+        """The PopulationGenerator protocol for the one member this model is."""
+        if set(prompts) - {self.name}:
+            raise ValueError(f"this hf generator holds member {self.name!r}, not {sorted(set(prompts) - {self.name})}")
+        return {name: self.generate(member_prompts, sampling, seeds[name]) for name, member_prompts in prompts.items()}

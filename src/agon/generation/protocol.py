@@ -1,5 +1,6 @@
 """The Generator role: any backend that turns chat prompts into sampled completions."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,4 +42,12 @@ class Generator(Protocol):
 
     def generate(self, prompts: list[str], sampling: SamplingConfig, seed: int) -> list[list[Completion]]:
         """Return ``sampling.n`` completions for each user prompt, deterministically for a given seed."""
+        ...
+
+
+class PopulationGenerator(Generator, Protocol):
+    def generate_population(
+        self, prompts: Mapping[str, list[str]], sampling: SamplingConfig, seeds: Mapping[str, int]
+    ) -> dict[str, list[list[Completion]]]:
+        """Completions for each member's prompts (keyed by member name), each member with its own seed."""
         ...

@@ -1,6 +1,11 @@
-"""The judge stage: one judge reads the duels of an iteration and writes its verdicts as a judgments table."""
+"""The judge stage: one judge reads the duels of an iteration and writes its verdicts as a judgments table.
+
+A judge's duels can be cut into shards, contiguous blocks judged by separate jobs: every judge writes its rows
+duel by duel, so the shards' tables gathered in shard order are the table one job writes.
+"""
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +14,7 @@ import pandas as pd
 from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, read_table, read_tables, write_table
 from agon.judging.protocol import DUEL_COLUMNS, Judge, JudgeConfig, judgments_frame
 from agon.judging.verifier import VerifierJudge
+from agon.shards import block_of, gather_tables
 
 if TYPE_CHECKING:
     from agon.models import ModelSpec
@@ -20,6 +26,7 @@ __all__ = [
     "Judge",
     "JudgeConfig",
     "duels_frame",
+    "gather_judgments",
     "judge_matches",
     "judge_matches_external",
     "make_external_judge",
@@ -34,8 +41,19 @@ METHODS = ("verifier", "peer", "logprob")
 EXTERNAL_METHODS = ("reward_model", "pairwise", "api")
 
 
-def make_judge(cfg: JudgeConfig, name: str, *, task: str, spec: "ModelSpec | None", device: str) -> Judge:
-    """Build the judge of ``cfg.method``; model-based methods load ``spec`` on ``device``."""
+def make_judge(
+    cfg: JudgeConfig,
+    name: str,
+    *,
+    task: str,
+    spec: "ModelSpec | None",
+    device: str,
+    backend: str = "hf",
+    engine: Mapping | None = None,
+) -> Judge:
+    """Build the judge of ``cfg.method``; model-based methods load ``spec`` on ``device``. Peers that generate
+    (reference and score modes) do so through the generation ``backend``; scoring by likelihood needs the model's
+    logits, which only transformers gives."""
     # torch and transformers load only for model judges: the verifier job starts in a fraction of the time.
     from agon.judging.logprob import LogprobJudge
     from agon.judging.peer import peer_judge
@@ -45,7 +63,7 @@ def make_judge(cfg: JudgeConfig, name: str, *, task: str, spec: "ModelSpec | Non
         case "verifier":
             return VerifierJudge(task, name)
         case "peer":
-            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device, task)
+            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device, task, backend, engine)
         case "logprob":
             model, tokenizer = load_for_inference(_model_of(spec, name, cfg.method), resolve_device(device))
             return LogprobJudge(name, model, tokenizer, cfg.batch_size)
@@ -155,16 +173,23 @@ def judge_matches_external(
     cache_dir: str | Path | None,
     duels_path: str | Path | None = None,
     branches_path: str | Path | None = None,
+    shard: int = 0,
+    shards: int = 1,
 ) -> None:
-    """Judge every duel of the iteration with a judge from outside the population and write its judgments.
+    """Judge the iteration's duels (those of ``shard``) with a judge from outside the population and write its
+    judgments.
 
     The judge is built (and its model loaded, or its endpoint and key checked) only after the duels are read and
     checked, so bad files fail fast.
     """
-    duels = read_duels(matches_path, generation_paths, duels_path)
-    logger.info("judge %s (%s) judges %d duels", name, params["method"], len(duels))
-    judge = make_external_judge(name, params, device=device, cache_dir=cache_dir)
-    write_judgments(judge.judge(duels), out_path, matches_path, branches_path)
+    duels = block_of(read_duels(matches_path, generation_paths, duels_path), shard, shards)
+    logger.info("judge %s (%s) judges %d duels (shard %d/%d)", name, params["method"], len(duels), shard + 1, shards)
+    if duels.empty:
+        logger.warning("judge %s has no duel to judge: there are fewer duels than shards", name)
+        judgments = judgments_frame([], name, params["method"])
+    else:
+        judgments = make_external_judge(name, params, device=device, cache_dir=cache_dir).judge(duels)
+    write_judgments(judgments, out_path, matches_path, branches_path)
 
 
 def judge_matches(
@@ -177,13 +202,17 @@ def judge_matches(
     task: str,
     spec_dict: dict | None,
     device: str,
+    generation: Mapping | None = None,
     threads: int = 1,
     duels_path: str | Path | None = None,
     branches_path: str | Path | None = None,
+    shard: int = 0,
+    shards: int = 1,
 ) -> None:
-    """Judge the iteration's duels with one judge and write its judgments table.
+    """Judge the iteration's duels (those of ``shard``) with one judge and write its judgments table.
 
-    A population member (``spec_dict`` given) never judges a duel it fights in.
+    A population member (``spec_dict`` given) never judges a duel it fights in; its shards are cut from the
+    duels it judges, so they stay balanced.
     """
     duels = read_duels(matches_path, generation_paths, duels_path)
     spec = None
@@ -195,12 +224,31 @@ def judge_matches(
         torch.set_num_threads(threads)
         spec = ModelSpec.from_dict(spec_dict)
     if spec is not None:
-        duels = duels[(duels["model_a"] != judge_name) & (duels["model_b"] != judge_name)].reset_index(drop=True)
-    logger.info("judge %s (%s) judges %d duels", judge_name, cfg.method, len(duels))
+        duels = duels[(duels["model_a"] != judge_name) & (duels["model_b"] != judge_name)]
+    duels = block_of(duels, shard, shards)
+    logger.info("judge %s (%s) judges %d duels (shard %d/%d)", judge_name, cfg.method, len(duels), shard + 1, shards)
     if duels.empty:
         # Loading a model to judge nothing would only cost time and memory.
-        logger.warning("judge %s has no duel to judge: it fights in all of them", judge_name)
+        logger.warning(
+            "judge %s has no duel to judge: it fights in all of them, or there are fewer duels than shards",
+            judge_name,
+        )
         judgments = judgments_frame([], judge_name, cfg.method)
     else:
-        judgments = make_judge(cfg, judge_name, task=task, spec=spec, device=device).judge(duels)
+        backend, engine = (generation["backend"], generation["vllm"]) if generation else ("hf", None)
+        judge = make_judge(cfg, judge_name, task=task, spec=spec, device=device, backend=backend, engine=engine)
+        judgments = judge.judge(duels)
     write_judgments(judgments, out_path, matches_path, branches_path)
+
+
+def gather_judgments(
+    shard_paths: list[str | Path],
+    out_path: str | Path,
+    branch_shard_paths: list[str | Path] = (),
+    branches_path: str | Path | None = None,
+) -> None:
+    """Concatenate a judge's shards, in shard order, into its judgments table (and, for debate, its branch
+    verdicts into theirs): the table one job judging every duel writes."""
+    gather_tables(shard_paths, out_path, JUDGMENTS)
+    if branches_path is not None:
+        gather_tables(branch_shard_paths, branches_path, JUDGMENTS)

@@ -9,14 +9,14 @@ import json
 import logging
 import math
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 import torch
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from agon.generation import Generator, SamplingConfig
-from agon.generation.hf_backend import HFGenerator
+from agon.generation import Generator, SamplingConfig, make_generator
 from agon.judging.protocol import ORDERS, Judge, JudgeConfig, Verdict, in_order, judgments_frame
 from agon.models import ModelSpec, load_for_inference, resolve_device
 
@@ -168,15 +168,23 @@ class LikelihoodJudge:
         return judgments_frame(verdicts, self.name, self.method)
 
 
-def peer_judge(cfg: JudgeConfig, name: str, spec: ModelSpec, device: str, task: str) -> Judge:
-    """Load ``spec`` once and wrap it as the judge of the configured mode."""
+def peer_judge(
+    cfg: JudgeConfig,
+    name: str,
+    spec: ModelSpec,
+    device: str,
+    task: str,
+    backend: str = "hf",
+    engine: Mapping | None = None,
+) -> Judge:
+    """Load ``spec`` once and wrap it as the judge of the configured mode; the modes that generate use
+    ``backend``."""
     from agon.judging.reference import ReferenceJudge
 
-    model, tokenizer = load_for_inference(spec, resolve_device(device))
     match cfg.mode:
         case "score":
-            return ScoreJudge(name, HFGenerator(model, tokenizer), cfg)
+            return ScoreJudge(name, make_generator(backend, spec, device, engine), cfg)
         case "reference":
-            return ReferenceJudge(name, HFGenerator(model, tokenizer), cfg, task)
+            return ReferenceJudge(name, make_generator(backend, spec, device, engine), cfg, task)
         case _:
-            return LikelihoodJudge(name, model, tokenizer, cfg.batch_size)
+            return LikelihoodJudge(name, *load_for_inference(spec, resolve_device(device)), cfg.batch_size)
