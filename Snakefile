@@ -3,6 +3,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
 
 include: "rules/common.smk"
 include: "rules/bootstrap.smk"
@@ -27,6 +29,9 @@ else:
 
     include: "rules/debate.smk"
     include: "rules/rate.smk"
+
+
+include: "rules/report.smk"
 
 
 localrules:

@@ -1,11 +1,13 @@
 import re
 from pathlib import Path
 
-from agon.config import MEMBER_METHODS, is_embedded, load_schema, validate_config
+from agon.config import MEMBER_METHODS, check_config_files, is_embedded, load_schema, validate_config
 from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed
 
-# Validate first: a bad config stops here, before any job runs, naming the key.
+# Validate first: a bad config stops here, before any job runs, naming the key. Snakemake's YAML loader keeps
+# the last of a repeated key silently, so the config files are read again for those.
+check_config_files(workflow.configfiles)
 validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
 
 RUN = config["run"]
@@ -252,4 +254,5 @@ def all_outputs():
         judgments += [f"results/{RUN}/iter_{i}/judgments/agreement.json" for i in range(ITERATIONS)]
     evaluations = [f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS]
     trajectory = [f"results/{RUN}/ratings/{SCHEME}.tsv"] if ITERATIONS and PROTOCOL != "selfplay" else []
-    return per_iteration + judgments + evaluations + trajectory
+    # REPORT_FILES: the figures of `snakemake --report` (rules/report.smk)
+    return per_iteration + judgments + evaluations + trajectory + REPORT_FILES

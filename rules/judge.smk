@@ -138,7 +138,13 @@ rule judge_audit:
         judgments=lambda wc: all_judgment_files(wc.i),
     output:
         json="results/{run}/iter_{i}/judgments/audit.json",
-        png="results/{run}/iter_{i}/judgments/audit.png",
+        png=report(
+            "results/{run}/iter_{i}/judgments/audit.png",
+            caption="../workflow/report/audit.rst",
+            category="Judges",
+            subcategory="audit",
+            labels={"figure": "judge audit", "iteration": "{i}"},
+        ),
     log:
         "results/{run}/logs/judge_audit/iter_{i}.log",
     benchmark:

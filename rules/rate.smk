@@ -41,7 +41,13 @@ rule compare_schemes:
         judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
     output:
         json="results/{run}/iter_{i}/ratings/comparison.json",
-        png="results/{run}/iter_{i}/ratings/comparison.png",
+        png=report(
+            "results/{run}/iter_{i}/ratings/comparison.png",
+            caption="../workflow/report/comparison.rst",
+            category="Ratings",
+            subcategory="scheme comparison",
+            labels={"figure": "scheme comparison", "iteration": "{i}"},
+        ),
     log:
         "results/{run}/logs/compare_schemes/iter_{i}.log",
     benchmark:

@@ -9,6 +9,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
+# One iteration of the micro config: every stage in about a minute (tests/test_resume.py, tests/test_cli.py).
+NANO = REPO / "tests" / "config" / "nano.yaml"
 MICRO_TASK = {
     "name": "arithmetic",
     "heldout_size": 20,
@@ -46,3 +48,13 @@ def tiny_member(tmp_path_factory, micro_splits) -> Path:
         vocab_size=96,
         seed=1,
     )
+
+
+@pytest.fixture(scope="session")
+def nano_run(tmp_path_factory) -> Path:
+    """The nano config run to the end with real Snakemake, once per session: its results folder."""
+    from .resume_harness import run
+
+    root = tmp_path_factory.mktemp("nano")
+    run(NANO, root)
+    return root / "results" / "nano"

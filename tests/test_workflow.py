@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table
 
 from .conftest import REPO
+from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
 from .test_judge_reward_model import save_classifier
 
 MICRO = REPO / "tests" / "config" / "micro.yaml"
@@ -233,6 +234,20 @@ def test_a_judge_in_two_shards_writes_the_file_of_one_job(micro_run, tmp_path):
     assert _jobs_run(again) == {"judge_by_member": 2, "gather_member_judgments": 1}
     assert (root / "results" / "micro" / judgments).read_bytes() == (out / judgments).read_bytes()
     assert not any((root / "results" / "micro").rglob("shards/*/*.parquet"))  # shard files are temporary
+
+
+@pytest.mark.slow
+def test_micro_run_report_shows_every_figure_in_a_browser(micro_run, tmp_path):
+    root, _ = micro_run
+    report = tmp_path / "report.html"
+    built = snakemake("--report", str(report), "--configfile", str(MICRO), cwd=root)
+    assert built.returncode == 0, built.stderr[-3000:]
+    figures = [f"results/micro/report/{name}.png" for name in [*REPORT_FIGURES, "ratings_sparta"]]
+    figures += [
+        f"results/micro/iter_{i}/{f}" for i in (0, 1) for f in ("judgments/audit.png", "ratings/comparison.png")
+    ]
+    probe = render_report(report, "micro", tmp_path)
+    assert_every_figure_renders(probe, figures, {"Accuracy", "Judges", "Matches", "Ratings", "Training"})
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pytest
 from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, TRANSCRIPT, read_table
 
 from .conftest import REPO
+from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
 from .test_workflow import run_to_the_end, snakemake
 
 MICRO_DEBATE = REPO / "tests" / "config" / "micro_debate.yaml"
@@ -69,3 +70,17 @@ def test_debate_run_evaluates_every_iteration_and_is_complete(debate_run):
             assert report["iteration"] == iteration
     again = snakemake("--configfile", str(MICRO_DEBATE), cwd=root)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_debate_report_shows_every_figure_in_a_browser(debate_run, tmp_path):
+    root, _ = debate_run
+    report = tmp_path / "report.html"
+    built = snakemake("--report", str(report), "--configfile", str(MICRO_DEBATE), cwd=root)
+    assert built.returncode == 0, built.stderr[-3000:]
+    figures = [f"results/micro_debate/report/{name}.png" for name in [*REPORT_FIGURES, "ratings_bradley_terry"]]
+    figures += [
+        f"results/micro_debate/iter_{i}/{f}" for i in (0, 1) for f in ("judgments/audit.png", "ratings/comparison.png")
+    ]
+    probe = render_report(report, "micro_debate", tmp_path)
+    assert_every_figure_renders(probe, figures, {"Accuracy", "Judges", "Matches", "Ratings", "Training"})

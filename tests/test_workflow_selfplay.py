@@ -7,6 +7,7 @@ import pytest
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, WIN_RATES, read_table
 
 from .conftest import REPO
+from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
 from .test_workflow import run_to_the_end, snakemake
 
 MICRO_SELFPLAY = REPO / "tests" / "config" / "micro_selfplay.yaml"
@@ -80,3 +81,16 @@ def test_selfplay_run_evaluates_every_iteration_and_is_complete(selfplay_run):
             assert metrics["iteration"] == iteration
     again = snakemake("--configfile", str(MICRO_SELFPLAY), cwd=root)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_selfplay_report_shows_every_figure_in_a_browser(selfplay_run, tmp_path):
+    root, _ = selfplay_run
+    report = tmp_path / "report.html"
+    built = snakemake("--report", str(report), "--configfile", str(MICRO_SELFPLAY), cwd=root)
+    assert built.returncode == 0, built.stderr[-3000:]
+    # selfplay rates no models against each other: no rating trajectory, no scheme comparison
+    figures = [f"results/micro_selfplay/report/{name}.png" for name in REPORT_FIGURES]
+    figures += [f"results/micro_selfplay/iter_{i}/judgments/audit.png" for i in (0, 1)]
+    probe = render_report(report, "micro_selfplay", tmp_path)
+    assert_every_figure_renders(probe, figures, {"Accuracy", "Judges", "Matches", "Training"})

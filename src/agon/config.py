@@ -4,16 +4,23 @@ Validation happens once, when the workflow starts, so a bad config stops before 
 message names the key and what was expected.
 """
 
+import difflib
 import importlib.util
-from collections.abc import Iterator
+import re
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 EMBEDDED = "embedded"
+# Names that become folder and file names under results/ (the schema's patterns, matched whole: the schema's `$`
+# also matches before a final newline, so "ada\n" would pass it). No separator, no leading dot: no name escapes.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ConfigError(ValueError):
@@ -42,7 +49,66 @@ def _copy(value: Any) -> Any:
     return yaml.safe_load(yaml.safe_dump(value))
 
 
-_Validator = _with_defaults(Draft202012Validator)
+# JSON schema counts 3.0 as an integer; the workflow would then fail on range(3.0), far from the key.
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+)
+_Validator = _with_defaults(validators.extend(Draft202012Validator, type_checker=_TYPES))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error: PyYAML keeps the last one
+    silently, so a member or judge listed twice would quietly lose its first definition."""
+
+
+class _RepeatedKey(yaml.YAMLError):
+    pass
+
+
+def _mapping_without_repeats(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    first_line: dict[object, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor` brings keys that the mapping's own keys may override
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, Hashable):
+            continue  # construct_mapping refuses it, with its own message
+        if key in first_line:
+            raise _RepeatedKey(f"line {line}: key {key!r} repeats line {first_line[key]} in the same mapping")
+        first_line[key] = line
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
+
+
+def load_config_file(path: str | Path) -> dict:
+    """The mapping a YAML (or JSON) config file holds; text that is not UTF-8, YAML that does not parse and a key
+    given twice in one mapping are ConfigErrors naming the file and the line."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
+    try:
+        config = yaml.load(text, Loader=_StrictLoader) or {}
+    except _RepeatedKey as err:
+        raise ConfigError(f"{path}, {err}; YAML would keep only the last") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+    return config
+
+
+def check_config_files(paths: Iterable[str | Path]) -> None:
+    """Re-read the config files Snakemake loaded (``workflow.configfiles``) for what its loader lets through: a
+    key given twice in one mapping. Snakemake has already refused files that do not parse."""
+    for path in paths:
+        load_config_file(path)
 
 
 def load_schema(path: str | Path) -> dict:
@@ -61,10 +127,27 @@ def _describe(error: ValidationError) -> str:
         unknown = sorted(set(error.instance) - set(allowed))
         where = "the top level" if key == "<top level>" else f"'{key}'"
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-        return f"config: unknown key(s) {', '.join(map(repr, unknown))} at {where}{hint}"
+        guesses = [
+            f"{close[0]!r} for {name!r}"
+            for name in unknown
+            if (close := difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.7))
+        ]
+        guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+        return f"config: unknown key(s) {', '.join(map(repr, unknown))} at {where}{hint}{guess}"
     expected = error.schema.get("description", "")
     line = f"config key '{key}': {error.message}"
+    if error.validator == "type" and isinstance(error.instance, str) and _is_number(error.instance):
+        # YAML 1.1 reads 1e-3 (no dot) as a string; quoting a number does too.
+        line += " (YAML read it as text: write numbers unquoted, with a dot before any exponent, e.g. 1.0e-3)"
     return f"{line} (expected: {expected})" if expected else line
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _errors(config: dict, schema: dict) -> Iterator[str]:
@@ -110,6 +193,7 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
             f"{config['iterations']} iterations a fresh slice of task.prompts_per_iteration="
             f"{task['prompts_per_iteration']}; need at least {needed}"
         )
+    yield from _name_problems(config)
     yield from _tribe_problems(config)
     yield from _backend_problems(config)
     model = config["embedded"]["model"]
@@ -150,6 +234,49 @@ def _backend_problems(config: dict) -> Iterator[str]:
             f"config key 'generation.vllm.tensor_parallel_size': {parallel} GPUs per engine, "
             f"but gpus_per_job gives each job {gpus}"
         )
+
+
+def _name_problems(config: dict) -> Iterator[str]:
+    """Names become paths under results/: each must be one plain path component, and no two may differ only in
+    case, which a case-insensitive file system (macOS, Windows) would store as one file."""
+    judging = config["judging"]
+    named = [
+        ("run", [config["run"]], RUN_NAME),
+        ("models", list(config["models"]), NAME),
+        ("judging.judges", judging["judges"], NAME),
+        ("judging.external", list(judging["external"]), NAME),
+    ]
+    for key, names, pattern in named:
+        for name in names:
+            if not pattern.fullmatch(name):
+                yield (
+                    f"config key '{key}': {name!r} is not a plain name ({pattern.pattern}); "
+                    "names become file names under results/"
+                )
+    # A member judges under its own name, so a member named like a judge method would share that judge's verdicts.
+    taken = sorted(set(config["models"]) & {*MEMBER_METHODS, "verifier"})
+    if taken:
+        yield f"config key 'models': {taken} are judge names (peer, logprob, verifier); give the models other names"
+    by_case: dict[str, list[str]] = {}
+    for name in dict.fromkeys([*config["models"], *judging["external"], *MEMBER_METHODS, "verifier"]):
+        by_case.setdefault(name.casefold(), []).append(name)
+    for same in by_case.values():
+        if len(same) > 1:
+            yield (
+                f"config: model and judge names {same} differ only in case; a case-insensitive file system "
+                "(macOS, Windows) would keep their files as one"
+            )
+
+
+def credentials_in_url(url: str) -> str | None:
+    """What in ``url`` looks like a credential (a user or password, a query string), or None. Keys come from the
+    environment only: a URL is written to logs, caches and job parameters."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return "a user name or password (user:password@host)"
+    if parts.query:
+        return "a query string (?...), where keys and tokens hide"
+    return None
 
 
 # Judges drawn from the population (one job per member), and the keys each external judge method reads.
@@ -220,6 +347,11 @@ def _tribe_problems(config: dict) -> Iterator[str]:
         foreign = sorted(set(judge) - EXTERNAL_KEYS[judge["method"]])
         if foreign:
             yield f"config key 'judging.external.{name}': {foreign} do not apply to method {judge['method']!r}"
+        if "base_url" in judge and (secret := credentials_in_url(judge["base_url"])):
+            yield (
+                f"config key 'judging.external.{name}.base_url': holds {secret}; put the key in an environment "
+                "variable and name it in api_key_env"
+            )
     unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
     if unknown:
         yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
@@ -271,10 +403,7 @@ def _debate_problems(config: dict) -> Iterator[str]:
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:
-    config = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    return validate_config(config, load_schema(schema_path))
+    return validate_config(load_config_file(path), load_schema(schema_path))
 
 
 def is_embedded(member: dict) -> bool:

@@ -30,7 +30,7 @@ from trl import DPOConfig, DPOTrainer
 
 from agon.contracts import PAIRS, read_table
 from agon.files import atomic_directory, write_json
-from agon.models import ModelSpec, load_tokenizer, resolve_device
+from agon.models import ModelSpec, check_model_dir, load_tokenizer, local_adapter, resolve_device
 from agon.sppo import PROB_COLUMNS, SPPOTrainer
 
 logger = logging.getLogger(__name__)
@@ -141,15 +141,17 @@ def _trainer(policy: PeftModel, args: dict, pairs: pd.DataFrame, pairs_path: str
     )
 
 
-def _policy(spec: ModelSpec, cfg: TrainConfig, device: torch.device) -> PeftModel:
+def _policy(spec: ModelSpec, adapter: str | None, cfg: TrainConfig, device: torch.device) -> PeftModel:
+    """The base model with a fresh LoRA adapter, or with the checked local ``adapter`` to continue."""
     model = AutoModelForCausalLM.from_pretrained(
         spec.base,
         dtype=torch.bfloat16 if device.type == "cuda" else torch.float32,
         trust_remote_code=spec.trust_remote_code,
+        use_safetensors=True,
     )
-    if spec.adapter is None:
+    if adapter is None:
         return get_peft_model(model, cfg.lora())
-    return PeftModel.from_pretrained(model, spec.adapter, is_trainable=True)
+    return PeftModel.from_pretrained(model, adapter, is_trainable=True)
 
 
 def train_adapter(
@@ -177,8 +179,22 @@ def train_adapter(
     state = PartialState(cpu=target.type == "cpu")
     processes, is_main = state.num_processes, state.is_main_process
     per_device = cfg.per_device_batch_size(processes)
+    # The files are checked before any weights load: a bad adapter fails in a second, named.
+    check_model_dir(spec.base, f"model {spec.name}")
+    adapter = None if spec.adapter is None else local_adapter(spec.adapter, f"model {spec.name}")
     tokenizer = load_tokenizer(spec)
-    policy = _policy(spec, cfg, target)
+    # Counted with the tokenizer alone, so that pairs which cannot train fail before the model loads.
+    too_long = _too_long(pairs, tokenizer, cfg.max_length) if len(pairs) else 0
+    if too_long == len(pairs) > 0:
+        raise ValueError(
+            f"{pairs_path}: every prompt of the {len(pairs)} pairs fills training.max_length={cfg.max_length} "
+            "tokens, so none leaves room for an answer; raise training.max_length"
+        )
+    if too_long:
+        logger.warning(
+            "%d of %d pairs have prompts of >= %d tokens: TRL drops them", too_long, len(pairs), cfg.max_length
+        )
+    policy = _policy(spec, adapter, cfg, target)
     start = time.monotonic()
     metrics: dict[str, object] = {
         "model": spec.name,
@@ -193,22 +209,18 @@ def train_adapter(
         "loss_weights": list(cfg.loss_weights) if cfg.loss_weights else None,
         "processes": processes,
         "per_device_batch_size": per_device,
+        "pairs_prompt_too_long": too_long,
+        "skipped": None,
     }
-    too_long = _too_long(pairs, tokenizer, cfg.max_length) if len(pairs) else 0
-    metrics["pairs_prompt_too_long"] = too_long
-    if too_long == len(pairs) > 0:
-        raise ValueError(
-            f"{pairs_path}: every prompt of the {len(pairs)} pairs fills training.max_length={cfg.max_length} "
-            "tokens, so none leaves room for an answer; raise training.max_length"
-        )
-    if too_long:
-        logger.warning(
-            "%d of %d pairs have prompts of >= %d tokens: TRL drops them", too_long, len(pairs), cfg.max_length
-        )
     if len(pairs) == 0:
         # Nothing to learn from: the adapter carries over unchanged so the next iteration can run.
-        logger.warning("no pairs for %s: saving its adapter unchanged", spec.name)
-        metrics.update(steps=0, log=[])
+        skipped = (
+            "no pairs: the previous adapter is carried over unchanged"
+            if spec.adapter
+            else "no pairs: a fresh adapter, equal to the base, is saved"
+        )
+        logger.warning("training of %s skipped, %s", spec.name, skipped)
+        metrics.update(steps=0, log=[], skipped=skipped)
     else:
         # save_strategy="no" keeps checkpoints out of it; a directory per process, removed after training.
         with tempfile.TemporaryDirectory(prefix="agon-trainer-") as trainer_dir:
@@ -238,6 +250,11 @@ def train_adapter(
         metrics.update(steps=trainer.state.global_step, train_loss=result.training_loss, log=trainer.state.log_history)
     if is_main:
         with atomic_directory(out_dir) as tmp:
+            # peft resolves "all-linear" into a set of module names, which it saves in the set's order: that
+            # changes with Python's string hashing from process to process. Sorted, the file is reproducible.
+            lora = policy.peft_config["default"]
+            if isinstance(lora.target_modules, set):
+                lora.target_modules = sorted(lora.target_modules)
             policy.save_pretrained(tmp, selected_adapters=["default"])
             tokenizer.save_pretrained(tmp)
             metrics["seconds"] = round(time.monotonic() - start, 2)

@@ -16,7 +16,7 @@ def random_adapter(base: str | Path, out_dir: str | Path, *, rank: int, seed: in
     """Save a LoRA adapter on every linear layer of ``base`` with lora_B drawn from N(0, scale^2)."""
     torch.manual_seed(seed)
     model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(base),
+        AutoModelForCausalLM.from_pretrained(base, trust_remote_code=False, use_safetensors=True),
         LoraConfig(r=rank, lora_alpha=2 * rank, target_modules="all-linear"),
     )
     for name, param in model.named_parameters():

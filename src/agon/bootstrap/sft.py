@@ -66,7 +66,7 @@ class StopAtAccuracy(TrainerCallback):
         self.prompts = validation["prompt"].tolist()
         self.references = validation["reference"].tolist()
         # A tokenizer of its own: the generator pads on the left, the trainer's collator must not.
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, trust_remote_code=False)
         self.target, self.every = target, every
         self.is_correct = checker("arithmetic")
         self.accuracy: float | None = None
@@ -113,7 +113,7 @@ def train_member(
         if sft.target_accuracy is not None
         else (None, train)
     )
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, trust_remote_code=False)
     model = build_model(model_cfg, tokenizer, seed)
     logger.info("member seed %d: %d parameters, at most %d SFT steps", seed, model.num_parameters(), sft.steps)
     callbacks = (

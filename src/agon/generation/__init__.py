@@ -112,6 +112,11 @@ def generate_responses(
         completions_frame(prompts[spec.name], completions[spec.name], spec, seeds[spec.name], generator.backend)
         for spec in specs
     ]
+    for frame in frames:
+        empty = int(frame["response"].str.strip().eq("").sum())
+        if empty:
+            # Kept as they are: an empty answer is a wrong one to the verifier and to reference judges.
+            logger.warning("model %s: %d of %d answers are empty", frame["model"].iat[0], empty, len(frame))
     write_table(pd.concat(frames, ignore_index=True), out_path, GENERATIONS)
 
 

@@ -32,9 +32,13 @@ class HFGenerator:
     def generate(self, prompts: list[str], sampling: SamplingConfig, seed: int) -> list[list[Completion]]:
         results: list[list[Completion]] = []
         eos = self.tokenizer.eos_token_id
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        beyond = 0
         starts = range(0, len(prompts), sampling.batch_size)
         for number, start in enumerate(tqdm(starts, desc="generate", unit="batch", mininterval=5)):
             batch = self._encode(prompts[start : start + sampling.batch_size])
+            if context is not None:
+                beyond += int((batch["attention_mask"].sum(dim=1) + sampling.max_new_tokens > context).sum())
             # One seed per batch: the outputs do not depend on what ran before in the process.
             torch.manual_seed(derive_seed(seed, "batch", number))
             kwargs = (
@@ -58,6 +62,17 @@ class HFGenerator:
             new = out[:, batch["input_ids"].shape[1] :]
             completions = [to_completion(self.tokenizer, row.tolist(), eos) for row in new]
             results.extend(completions[i : i + sampling.n] for i in range(0, len(completions), sampling.n))
+        if beyond:
+            # Counted, not refused: debate's transcripts outgrow a tiny member's context by design (docs/debate.md).
+            logger.warning(
+                "model %s: %d of %d prompts plus max_new_tokens=%d exceed its context of %d tokens; "
+                "their answers come from positions it was never trained on",
+                self.name,
+                beyond,
+                len(prompts),
+                sampling.max_new_tokens,
+                context,
+            )
         return results
 
     def generate_population(

@@ -9,12 +9,12 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agon.generation.protocol import Completion, SamplingConfig
 from agon.generation.tokens import chat_text, to_completion
-from agon.models import ModelSpec, load_tokenizer
+from agon.models import ModelSpec, check_model_dir, load_tokenizer, local_adapter
 from agon.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,13 @@ class VLLMGenerator:
         if not specs:
             raise ValueError("a vLLM engine needs at least one member")
         base = shared_base(specs)
+        check_model_dir(base.base, f"model {base.name}")
+        # vLLM, like peft, would fall back to a pickled adapter_model.bin: each adapter is checked, and served from
+        # its checked local directory.
+        specs = [
+            replace(spec, adapter=local_adapter(spec.adapter, f"model {spec.name}")) if spec.adapter else spec
+            for spec in specs
+        ]
         self.specs = {spec.name: spec for spec in specs}
         # Prompts are tokenised here, by the member's own chat template, exactly as the HF backend does: both
         # backends then see the same token ids, and greedy outputs agree token for token.
@@ -109,6 +116,8 @@ class VLLMGenerator:
             "enforce_eager": engine.enforce_eager,
             "dtype": engine.dtype,
             "max_model_len": engine.max_model_len,
+            # Unpickling can run code: weights load from safetensors only, as in the hf backend.
+            "load_format": "safetensors",
         }
         if engine.kv_cache_gib is not None:
             if current_platform.is_cpu():

@@ -20,6 +20,7 @@ import openai
 import pandas as pd
 from tqdm import tqdm
 
+from agon.config import credentials_in_url
 from agon.files import read_json, write_json
 from agon.judging.protocol import ORDERS, Verdict, choice_prompt, in_order, judgments_frame
 
@@ -82,6 +83,12 @@ class ApiConfig:
             match key:
                 case "base_url":
                     check(key, isinstance(value, str) and value.startswith(("http://", "https://")), "an http(s) URL")
+                    if secret := credentials_in_url(value):
+                        # Not echoed: the URL goes to logs and caches, so it must not hold the key it is refused for.
+                        raise ValueError(
+                            f"judge {name} (api): base_url holds {secret}; put the key in an environment variable "
+                            "and name it in api_key_env"
+                        )
                 case "model":
                     check(key, isinstance(value, str) and value != "", "a non-empty string")
                 case "api_key_env":

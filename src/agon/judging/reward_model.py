@@ -25,7 +25,7 @@ from transformers import (
 
 from agon.judging.peer import padded_logits
 from agon.judging.protocol import Verdict, judgments_frame
-from agon.models import resolve_device
+from agon.models import check_model_dir, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def load_classifier(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a one-output sequence classifier and its tokenizer, in eval mode on ``device``.
 
-    The config is checked before any weights are read, so a wrong model fails in seconds.
+    The files and the config are checked before any weights are read, so a wrong model fails in seconds.
     """
+    check_model_dir(cfg.model, f"judge {judge}")
     config = AutoConfig.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
     if config.num_labels != 1:
         raise ValueError(
