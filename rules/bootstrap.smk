@@ -19,6 +19,8 @@ rule task_splits:
     params:
         task=config["task"],
         seed=config["seed"],
+        # Only debaters may read a passage (QuALITY's articles); other protocols show it in the prompt.
+        with_background=PROTOCOL != "debate",
     resources:
         mem_mb=2000,
         runtime=10,
@@ -63,6 +65,7 @@ rule embedded_member:
     params:
         architecture=lambda wc: member_architecture(wc.model),
         sft=lambda wc: member_sft(wc.model),
+        evaluator=EVALUATOR,
         seed=lambda wc: job_seed("member", wc.model),
     threads: config["threads"]
     resources:

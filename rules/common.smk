@@ -4,6 +4,7 @@ from pathlib import Path
 from agon.config import MEMBER_METHODS, check_config_files, is_embedded, load_schema, validate_config
 from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed
+from agon.tasks import evaluator_name
 
 # Validate first: a bad config stops here, before any job runs, naming the key. Snakemake's YAML loader keeps
 # the last of a repeated key silently, so the config files are read again for those.
@@ -18,6 +19,8 @@ SHARDS = config["generation"]["shards"]
 ITERATIONS = config["iterations"]
 SCHEME = config["rating"]["scheme"]
 JUDGING = config["judging"]
+# How the task's answers are checked (None: a free-form task, whose evaluation records no accuracy).
+EVALUATOR = evaluator_name(config["task"])
 JUDGE_SHARDS = JUDGING["shards"]
 MEMBER_JUDGES = [m for m in JUDGING["judges"] if m in MEMBER_METHODS]
 # Judges outside the population that run every iteration; any judge of judging.external can run on demand.

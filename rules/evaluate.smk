@@ -14,7 +14,7 @@ rule evaluate:
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
         evaluation=config["evaluation"],
-        task=config["task"]["name"],
+        evaluator=EVALUATOR,
         backend=config["generation"]["backend"],
         engine=config["generation"]["vllm"],
         device=config["device"],

@@ -27,7 +27,7 @@ rule judge_by_member:
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
         judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
-        task=config["task"]["name"],
+        evaluator=EVALUATOR,
         device=config["device"],
         # Peers that answer the prompt (reference, score modes) generate with the run's backend.
         generation={key: config["generation"][key] for key in ("backend", "vllm")},
@@ -75,7 +75,7 @@ rule judge_by_verifier:
     params:
         spec=None,
         judging={},
-        task=config["task"]["name"],
+        evaluator=EVALUATOR,
         device="cpu",
         # Cheap and CPU-only: one job judges every duel.
         shards=1,

@@ -22,7 +22,7 @@ rule pairs:
     params:
         models=MODELS,
         pairs=config["pairs"],
-        task=config["task"]["name"],
+        evaluator=EVALUATOR,
     resources:
         mem_mb=2000,
         runtime=5,

@@ -413,7 +413,7 @@ def test_empty_answers_are_kept_and_counted(tmp_path, monkeypatch, caplog):
 
 def test_an_empty_answer_is_a_wrong_answer_to_the_verifier():
     duel = pd.DataFrame([("m0", "What is 0+1?", "1", "a", "b", "", "1")], columns=DUEL_COLUMNS)
-    judged = VerifierJudge("arithmetic").judge(duel)
+    judged = VerifierJudge("integer").judge(duel)
     assert judged[["score_a", "score_b", "preference", "valid"]].values.tolist() == [[0.0, 1.0, -1.0, True]]
 
 
@@ -462,7 +462,7 @@ def test_a_duel_where_every_judge_is_invalid_makes_no_pair_and_is_counted(tmp_pa
         {"a": tmp_path / "a.parquet"},
         tmp_path / "stats.json",
         PairsConfig(),
-        task="arithmetic",
+        evaluator="integer",
     )
     assert read_table(tmp_path / "a.parquet", PAIRS).empty
     stats = read_json(tmp_path / "stats.json")

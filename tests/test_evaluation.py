@@ -18,7 +18,7 @@ def test_evaluation_writes_greedy_and_sampled_accuracy(tmp_path, micro_splits, t
         out,
         ModelSpec(name="m", base=str(tiny_member)),
         cfg,
-        task="arithmetic",
+        evaluator="integer",
         iteration=0,
         backend="hf",
         device="cpu",

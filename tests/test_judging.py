@@ -49,7 +49,7 @@ def greedy_answers(spec, heldout) -> list[str]:
 
 @pytest.fixture(scope="module")
 def likelihood_judge(spec):
-    return make_judge(JudgeConfig("peer"), "m1", task="arithmetic", spec=spec, device="cpu")
+    return make_judge(JudgeConfig("peer"), "m1", evaluator="integer", spec=spec, device="cpu")
 
 
 # --- the role's pure parts ------------------------------------------------------------------------------------
@@ -74,9 +74,9 @@ def test_judge_config_reads_the_judging_section():
 
 def test_unknown_method_and_missing_model_are_config_errors():
     with pytest.raises(ValueError, match=r"'judging.judges': unknown judge method 'vote'.*verifier.*peer.*logprob"):
-        make_judge(JudgeConfig("vote"), "j", task="arithmetic", spec=None, device="cpu")
+        make_judge(JudgeConfig("vote"), "j", evaluator="integer", spec=None, device="cpu")
     with pytest.raises(ValueError, match=r"judge j uses method 'peer', which needs a model"):
-        make_judge(JudgeConfig("peer"), "j", task="arithmetic", spec=None, device="cpu")
+        make_judge(JudgeConfig("peer"), "j", evaluator="integer", spec=None, device="cpu")
 
 
 # --- duels from matches and generations -----------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_a_missing_answer_names_the_model_and_prompt(heldout):
 
 
 def test_verifier_scores_right_one_wrong_zero_and_prefers_the_right_answer():
-    judged = make_judge(JudgeConfig("verifier"), "verifier", task="arithmetic", spec=None, device="cpu").judge(
+    judged = make_judge(JudgeConfig("verifier"), "verifier", evaluator="integer", spec=None, device="cpu").judge(
         duels(
             [
                 ("What is 2+3?", "5", "5", "6"),  # A right
@@ -318,7 +318,7 @@ def test_batched_likelihoods_equal_one_at_a_time(likelihood_judge, heldout, gree
 
 
 def test_score_mode_on_the_tiny_model_records_every_verdict(spec, heldout, greedy_answers):
-    judge = make_judge(JudgeConfig("peer", "score", batch_size=8), "m1", task="arithmetic", spec=spec, device="cpu")
+    judge = make_judge(JudgeConfig("peer", "score", batch_size=8), "m1", evaluator="integer", spec=spec, device="cpu")
     judged = judge.judge(
         duels(list(zip(heldout.prompt, heldout.reference, greedy_answers, heldout.reference, strict=True)))
     )
@@ -332,7 +332,7 @@ def test_score_mode_on_the_tiny_model_records_every_verdict(spec, heldout, greed
 
 
 def test_logprob_judge_compares_p_a_and_p_b_in_both_orders(spec, heldout, greedy_answers):
-    judge = make_judge(JudgeConfig("logprob", batch_size=3), "m1", task="arithmetic", spec=spec, device="cpu")
+    judge = make_judge(JudgeConfig("logprob", batch_size=3), "m1", evaluator="integer", spec=spec, device="cpu")
     judged = judge.judge(
         duels(list(zip(heldout.prompt, heldout.reference, greedy_answers, heldout.reference, strict=True)))
     )
@@ -386,7 +386,7 @@ def test_a_member_never_judges_its_own_duels(stage_inputs, tmp_path, tiny_member
         out,
         JudgeConfig("peer"),
         judge_name="m1",
-        task="arithmetic",
+        evaluator="integer",
         spec_dict={"name": "m1", "base": str(tiny_member)},
         device="cpu",
     )
@@ -405,7 +405,7 @@ def test_the_verifier_judges_every_duel_and_writes_valid_judgments(stage_inputs,
         out,
         JudgeConfig("verifier"),
         judge_name="verifier",
-        task="arithmetic",
+        evaluator="integer",
         spec_dict=None,
         device="cpu",
     )
@@ -427,7 +427,7 @@ def test_a_judge_in_every_duel_writes_an_empty_valid_table(tmp_path, heldout, ti
         tmp_path / "out.parquet",
         JudgeConfig("logprob"),
         judge_name="m1",
-        task="arithmetic",
+        evaluator="integer",
         spec_dict={"name": "m1", "base": str(tiny_member)},
         device="cpu",
     )

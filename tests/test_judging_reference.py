@@ -56,7 +56,7 @@ def test_reference_judge_answers_each_prompt_once_and_maps_verdicts_to_matches()
         }
     )
     generator = FixedAnswers({"What is 1+1?": "2", "What is 2+2?": "oops"})
-    judge = ReferenceJudge("d", generator, JudgeConfig(method="peer", mode="reference"), "arithmetic")
+    judge = ReferenceJudge("d", generator, JudgeConfig(method="peer", mode="reference"), "integer")
     judgments = judge.judge(duels)
     assert sorted(generator.asked) == ["What is 1+1?", "What is 2+2?"]
     assert judgments["preference"].tolist()[:2] == [1.0, -1.0]

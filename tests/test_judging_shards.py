@@ -56,7 +56,7 @@ def judge_in_shards(stage, method: str, shards: int, duels_path=None) -> tuple[p
             tables["judgments"][k],
             JudgeConfig(method, batch_size=3),
             judge_name="m1",
-            task="arithmetic",
+            evaluator="integer",
             spec_dict=spec,
             device="cpu",
             duels_path=duels_path,

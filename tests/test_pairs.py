@@ -56,7 +56,7 @@ def _make_pairs(files, cfg: PairsConfig):
         outs,
         files / "stats.json",
         cfg,
-        task="arithmetic",
+        evaluator="integer",
     )
     return {m: read_table(p, PAIRS) for m, p in outs.items()}, read_json(files / "stats.json")
 
@@ -111,7 +111,7 @@ def test_build_pairs_and_stats_on_no_duels():
     pairs = build_pairs(empty, PairsConfig())
     assert pairs.empty and list(pairs.columns) == PAIRS.columns
     assert pairs_for_model(pairs, "a", PairsConfig()).empty
-    assert pair_stats(empty, pairs, PairsConfig(), "arithmetic")["pairs"] == 0
+    assert pair_stats(empty, pairs, PairsConfig(), "integer")["pairs"] == 0
 
 
 def test_min_judges_drops_duels_decided_by_too_few_judges():

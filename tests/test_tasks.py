@@ -29,7 +29,7 @@ def test_default_pool_gives_fresh_prompts_for_many_iterations():
     pool = task_problems(DEFAULT_TASK)
     # 1000*10 sums + (1000*10 - 45) differences with a >= b
     assert len(pool) == 19_955
-    assert len({q for q, _ in pool}) == len(pool)
+    assert len({p.question for p in pool}) == len(pool)
     assert len(pool) - 200 - 5000 > 10_000  # the train split stays large
 
 

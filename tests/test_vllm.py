@@ -114,7 +114,7 @@ def test_a_peer_judging_by_reference_generates_through_vllm_as_through_hf(popula
     spec = population["high"]
     verdicts = {
         backend: make_judge(
-            cfg, "high", task="arithmetic", spec=spec, device="cpu", backend=backend, engine=ENGINE
+            cfg, "high", evaluator="integer", spec=spec, device="cpu", backend=backend, engine=ENGINE
         ).judge(duels)
         for backend in ("vllm", "hf")
     }

@@ -209,8 +209,43 @@ def _cross_key_problems(config: dict) -> Iterator[str]:
                     yield (
                         f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
                     )
-        elif task["name"] != "arithmetic":
-            yield f"config key 'models.{name}.base': embedded members are built for the arithmetic task only"
+    yield from _task_problems(config)
+
+
+def _task_problems(config: dict) -> Iterator[str]:
+    """What the task's data and evaluator must offer the stages that the config turns on."""
+    from agon.tasks import evaluator_name  # the task package imports datasets: only when a config is checked
+    from agon.tasks.sources import LOCAL_FORMATS
+
+    task = config["task"]
+    if task["name"] == "custom":
+        custom = task["custom"]
+        if not custom["prompt"]:
+            yield "config key 'task.custom.prompt': name the field of your records that holds the prompt"
+        if custom["choices"] and not custom["reference"]:
+            yield "config key 'task.custom.reference': with task.custom.choices, name the field of the right choice"
+    source = task["source"]
+    if source is not None and Path(source).suffix in LOCAL_FORMATS and not Path(source).expanduser().exists():
+        yield f"config key 'task.source': {source} not found"
+    if task["name"] == "arithmetic" and source is not None:
+        yield "config key 'task.source': the arithmetic task is generated, it reads no data"
+    if evaluator_name(task) is not None:
+        return
+    needs = [
+        *(["judging.judges: verifier"] if "verifier" in config["judging"]["judges"] else []),
+        *(["judging.peer_mode: reference"] if config["judging"]["peer_mode"] == "reference" else []),
+        *(
+            f"models.{name}: target_accuracy"
+            for name, member in config["models"].items()
+            if member["base"] == EMBEDDED
+            and (member["target_accuracy"] or config["embedded"]["sft"]["target_accuracy"]) is not None
+        ),
+    ]
+    for need in needs:
+        yield (
+            f"config key 'task.evaluator': {need} checks answers, but the {task['name']} task has no evaluator; "
+            "set task.evaluator (exact, normalized, math, choice) or drop it"
+        )
 
 
 def _backend_problems(config: dict) -> Iterator[str]:
@@ -398,8 +433,12 @@ def _debate_problems(config: dict) -> Iterator[str]:
             "config key 'judging.signal': a debate's judge must read the transcript; the verifier only checks "
             "the answers (it measures the judge's accuracy instead)"
         )
-    if config["task"]["name"] != "arithmetic":
-        yield "config key 'task.name': debate needs a numeric reference to argue against (the arithmetic task)"
+    task = config["task"]
+    if task["name"] in ("math", "alpaca") or (task["name"] == "custom" and not task["custom"]["choices"]):
+        yield (
+            f"config key 'task.name': debate argues the reference against a wrong candidate, which Agon takes "
+            f"from a multiple-choice task's options or an integer reference; {task['name']!r} has neither"
+        )
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

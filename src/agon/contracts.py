@@ -4,7 +4,7 @@ One place defines them, so a stage that reads a file written by another (or by a
 and the column named, instead of a KeyError deep inside a model job.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +22,18 @@ class ContractError(ValueError):
 class Contract:
     name: str
     schema: pa.Schema
+    # Columns a table may lack (older files, tasks without them) but must type right when it has them.
+    optional: pa.Schema = field(default_factory=lambda: pa.schema([]))
 
     @property
     def columns(self) -> list[str]:
         return self.schema.names
+
+    def field(self, name: str) -> pa.Field | None:
+        for schema in (self.schema, self.optional):
+            if name in schema.names:
+                return schema.field(name)
+        return None
 
     def check(self, table: pa.Schema, source: str) -> None:
         """Raise ContractError naming ``source`` and the first missing or mistyped column."""
@@ -33,15 +41,21 @@ class Contract:
         missing = [c for c in self.columns if c not in present]
         if missing:
             raise ContractError(f"{source}: {self.name} table lacks column(s) {missing}; it has {sorted(present)}")
-        for field in self.schema:
-            actual = table.field(field.name).type
-            if not _compatible(actual, field.type):
+        for column in [*self.schema, *(f for f in self.optional if f.name in present)]:
+            actual = table.field(column.name).type
+            if not _compatible(actual, column.type):
                 raise ContractError(
-                    f"{source}: column '{field.name}' of the {self.name} table has type {actual}, expected {field.type}"
+                    f"{source}: column '{column.name}' of the {self.name} table has type {actual}, "
+                    f"expected {column.type}"
                 )
 
 
 def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
+    if pa.types.is_list(expected):
+        # pandas cannot type a column whose lists are all empty: Arrow reads it as list<null>.
+        return pa.types.is_list(actual) and (
+            pa.types.is_null(actual.value_type) or _compatible(actual.value_type, expected.value_type)
+        )
     if pa.types.is_string(expected):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual)
     if pa.types.is_integer(expected):
@@ -61,6 +75,10 @@ PROMPTS = Contract(
             ("split", pa.string()),
         ]
     ),
+    # Written by every task since real datasets came in: option texts of a multiple-choice prompt (the reference
+    # is then the correct one's letter), the passage a debate gives only its debaters, and the record's metadata
+    # as a JSON object.
+    optional=pa.schema([("choices", pa.list_(pa.string())), ("background", pa.string()), ("metadata", pa.string())]),
 )
 
 GENERATIONS = Contract(
@@ -216,15 +234,14 @@ def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> No
         missing = [c for c in contract.columns if c not in frame.columns]
         if missing:
             raise ContractError(f"{source}: {contract.name} table lacks column(s) {missing}")
-        table = pa.Table.from_pandas(frame[contract.columns], schema=contract.schema, preserve_index=False)
+        schema = pa.schema([*contract.schema, *(f for f in contract.optional if f.name in frame.columns)])
+        table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     else:
         table = pa.Table.from_pandas(
             frame[[c for c in contract.columns if c in frame.columns] + extra], preserve_index=False
         )
         contract.check(table.schema, source)
-        fields = [
-            contract.schema.field(c) if c in contract.columns else table.schema.field(c) for c in table.schema.names
-        ]
+        fields = [contract.field(c) or table.schema.field(c) for c in table.schema.names]
         table = table.cast(pa.schema(fields))
     with atomic_file(path) as tmp:
         pq.write_table(table, tmp)

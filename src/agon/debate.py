@@ -1,6 +1,7 @@
 """The debate protocol: two debaters argue opposite answers to a question, a judge picks the side it believes.
 
-Per question there are two candidates, the reference and a wrong ``distractor``; which one is A is random. Every
+Per question there are two candidates, the reference and a wrong one (another option of a multiple-choice
+question, else a numeric ``distractor``); which one is A is random. Every
 ordered pair of distinct debaters meets in turn (round-robin cross-play: each argues both sides against each
 other). Speeches are generated turn by turn (``turns``): at each turn the workflow asks ``speech_requests`` who
 speaks and with which prompt, generates two alternative speeches (alt 0 and alt 1) from the same transcript
@@ -25,6 +26,7 @@ from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, TRANSCRIPT
 from agon.files import write_json
 from agon.judging.protocol import DUEL_COLUMNS
 from agon.ratings.verdicts import duel_verdicts
+from agon.tasks.evaluators import LETTERS
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,17 @@ def distractor(reference: str, rng: np.random.Generator) -> str:
     return str(value + offset)
 
 
+def candidates(reference: str, choices: list[str], rng: np.random.Generator) -> tuple[str, str]:
+    """The right and a wrong candidate: for a multiple-choice prompt (reference = the right option's letter), the
+    right option and another drawn at random, each as "<letter>. <text>" so the task's choice evaluator reads them;
+    otherwise the integer reference and its ``distractor``."""
+    if not choices:
+        return reference, distractor(reference, rng)
+    right = LETTERS.index(reference)
+    other = int(rng.choice([i for i in range(len(choices)) if i != right]))
+    return f"{reference}. {choices[right]}", f"{LETTERS[other]}. {choices[other]}"
+
+
 def schedule(prompts: pd.DataFrame, models: list[str], seed: int) -> pd.DataFrame:
     """One debate per prompt, in prompt order: the MATCHES contract plus ``answer_a``, ``answer_b``, ``correct``
     and ``background`` (the prompts' optional background passage, as QuALITY's questions have; "" without one).
@@ -125,16 +138,18 @@ def schedule(prompts: pd.DataFrame, models: list[str], seed: int) -> pd.DataFram
     cycle = _pair_cycle(models)
     start = int(rng.integers(len(cycle)))
     rows = []
-    for k, prompt in enumerate(prompts.itertuples(index=False)):
+    choices = prompts["choices"] if "choices" in prompts.columns else pd.Series([[]] * len(prompts))
+    for k, (prompt, options) in enumerate(zip(prompts.itertuples(index=False), choices, strict=True)):
         model_a, model_b = cycle[(start + k) % len(cycle)]
         correct = "a" if rng.random() < 0.5 else "b"
-        reference, wrong = str(prompt.reference), distractor(prompt.reference, rng)
-        answer_a, answer_b = (reference, wrong) if correct == "a" else (wrong, reference)
+        right, wrong = candidates(str(prompt.reference), list(options if options is not None else []), rng)
+        answer_a, answer_b = (right, wrong) if correct == "a" else (wrong, right)
+        reference = str(prompt.reference)
         match_id = f"debate-{prompt.prompt_id}"
         rows.append(
             (match_id, 0, prompt.prompt_id, prompt.prompt, reference, model_a, model_b, answer_a, answer_b, correct)
         )
-    background = prompts["background"].fillna("").astype(str) if "background" in prompts.columns else ""
+    background = prompts["background"].fillna("").astype(str).to_numpy() if "background" in prompts.columns else ""
     return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS).astype({"round": np.int64}).assign(background=background)
 
 

@@ -1,4 +1,4 @@
-"""The evaluate stage: held-out accuracy of one model, greedy and sampled, with the task's own checker."""
+"""The evaluate stage: held-out accuracy of one model, greedy and sampled, with the task's own evaluator."""
 
 import logging
 from collections.abc import Mapping
@@ -29,10 +29,14 @@ class EvalConfig:
         return cls(**{k: cfg[k] for k in ("samples_per_prompt", "temperature", "max_new_tokens", "batch_size")})
 
 
-def accuracy(responses: list[list[str]], references: list[str], is_correct) -> tuple[float, int]:
-    """Share of correct answers over all samples of all prompts, and the number of answers scored."""
+def accuracy(responses: list[list[str]], references: list[str], is_correct) -> tuple[float | None, int]:
+    """Share of correct answers over all samples of all prompts, and the number of answers; the share is None
+    for a task whose answers nothing can check (``is_correct`` None)."""
+    answers = sum(map(len, responses))
+    if is_correct is None:
+        return None, answers
     scored = [is_correct(r, ref) for samples, ref in zip(responses, references, strict=True) for r in samples]
-    return float(np.mean(scored)) if scored else float("nan"), len(scored)
+    return float(np.mean(scored)) if scored else float("nan"), answers
 
 
 def evaluate_model(
@@ -41,7 +45,7 @@ def evaluate_model(
     spec: ModelSpec,
     cfg: EvalConfig,
     *,
-    task: str,
+    evaluator: str | None,
     iteration: int,
     backend: str,
     device: str,
@@ -54,14 +58,14 @@ def evaluate_model(
     heldout = read_table(heldout_path, PROMPTS)
     prompts, references = heldout["prompt"].tolist(), heldout["reference"].tolist()
     generator = make_generator(backend, spec, device, engine)
-    is_correct = checker(task)
+    is_correct = checker(evaluator) if evaluator else None
     greedy = SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, n=1, batch_size=cfg.batch_size)
     sampled = replace(greedy, temperature=cfg.temperature, n=cfg.samples_per_prompt)
     metrics: dict[str, object] = {
         "model": spec.name,
         "adapter": spec.adapter,
         "iteration": iteration,
-        "task": task,
+        "evaluator": evaluator,
         "heldout_prompts": len(heldout),
         "samples_per_prompt": cfg.samples_per_prompt,
         "temperature": cfg.temperature,
@@ -73,6 +77,7 @@ def evaluate_model(
         acc, n = accuracy(texts, references, is_correct)
         metrics[f"{label}_accuracy"] = acc
         metrics[f"{label}_answers"] = n
-        logger.info("%s: %s accuracy %.3f over %d answers", spec.name, label, acc, n)
+        shown = "unchecked" if acc is None else f"{acc:.3f}"
+        logger.info("%s: %s accuracy %s over %d answers", spec.name, label, shown, n)
     write_json(metrics, out_path)
     return metrics

@@ -76,7 +76,7 @@ def pairs_for_model(pairs: pd.DataFrame, model: str, cfg: PairsConfig) -> pd.Dat
     return pairs[(pairs["chosen_model"] == model) | (pairs["rejected_model"] == model)]
 
 
-def pair_stats(duels: pd.DataFrame, pairs: pd.DataFrame, cfg: PairsConfig, task: str | None) -> dict:
+def pair_stats(duels: pd.DataFrame, pairs: pd.DataFrame, cfg: PairsConfig, evaluator: str | None) -> dict:
     """What the pairs are made of: counts, margins, who wins, length bias, and correctness when checkable."""
     identical = duels["answer_a"] == duels["answer_b"]
     no_verdict = duels["d"].astype(float).isna()
@@ -97,8 +97,8 @@ def pair_stats(duels: pd.DataFrame, pairs: pd.DataFrame, cfg: PairsConfig, task:
             float((pairs["chosen"].str.len() - pairs["rejected"].str.len()).mean()) if len(pairs) else None
         ),
     }
-    if task is not None and len(pairs):
-        is_correct = checker(task)
+    if evaluator is not None and len(pairs):
+        is_correct = checker(evaluator)
         reference = duels.set_index("match_id").loc[pairs["match_id"], "reference"].to_numpy()
         chosen_ok = np.array([is_correct(c, r) for c, r in zip(pairs["chosen"], reference, strict=True)])
         rejected_ok = np.array([is_correct(c, r) for c, r in zip(pairs["rejected"], reference, strict=True)])
@@ -117,13 +117,13 @@ def make_pairs(
     stats_path: str | Path,
     cfg: PairsConfig,
     *,
-    task: str | None,
+    evaluator: str | None,
 ) -> None:
     """Write each model's training pairs and the iteration's pair statistics.
 
     Judges weigh as they did when ``ratings_path`` (the iteration's ratings under ``rating.scheme``) was
     computed: its ``judge_weights``, so the verdict that moved the ratings is the verdict that makes the pair.
-    ``task`` names the checker used to report how many chosen answers are correct (never to pick them).
+    ``evaluator`` names the checker used to report how many chosen answers are correct (never to pick them).
     """
     matches = read_table(matches_path, MATCHES)
     judgments = read_tables(judgment_paths, JUDGMENTS)
@@ -133,4 +133,4 @@ def make_pairs(
     pairs = build_pairs(duels, cfg)
     for model, path in out_paths.items():
         write_table(pairs_for_model(pairs, model, cfg), path, PAIRS)
-    write_json(pair_stats(duels, pairs, cfg, task), stats_path)
+    write_json(pair_stats(duels, pairs, cfg, evaluator), stats_path)

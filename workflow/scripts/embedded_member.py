@@ -11,4 +11,5 @@ with log_to(snakemake.log[0]):
         MemberSFTConfig.from_dict(snakemake.params.sft),
         seed=snakemake.params.seed,
         threads=snakemake.threads,
+        evaluator=snakemake.params.evaluator,
     )

@@ -10,7 +10,7 @@ if __name__ == "__main__":
             snakemake.output[0],
             ModelSpec.from_dict(snakemake.params.spec),
             EvalConfig.from_dict(snakemake.params.evaluation),
-            task=snakemake.params.task,
+            evaluator=snakemake.params.evaluator,
             iteration=int(snakemake.wildcards.i),
             backend=snakemake.params.backend,
             engine=snakemake.params.engine,

@@ -11,7 +11,7 @@ if __name__ == "__main__":
             snakemake.output.judgments,
             JudgeConfig.from_dict({**snakemake.params.judging, "method": method}),
             judge_name=snakemake.wildcards.get("model", "verifier"),
-            task=snakemake.params.task,
+            evaluator=snakemake.params.evaluator,
             spec_dict=snakemake.params.spec,
             device=snakemake.params.device,
             generation=snakemake.params.get("generation"),

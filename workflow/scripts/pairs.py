@@ -10,5 +10,5 @@ with log_to(snakemake.log[0]):
         dict(zip(snakemake.params.models, snakemake.output.pairs, strict=True)),
         snakemake.output.stats,
         PairsConfig.from_dict(snakemake.params.pairs),
-        task=snakemake.params.task,
+        evaluator=snakemake.params.evaluator,
     )

@@ -62,13 +62,15 @@ def chat_dataset(frame: pd.DataFrame, seed: int) -> datasets.Dataset:
 class StopAtAccuracy(TrainerCallback):
     """Every ``every`` steps, decode the validation prompts greedily; stop once accuracy reaches ``target``."""
 
-    def __init__(self, validation: pd.DataFrame, tokenizer_dir: str | Path, target: float, every: int) -> None:
+    def __init__(
+        self, validation: pd.DataFrame, tokenizer_dir: str | Path, target: float, every: int, evaluator: str
+    ) -> None:
         self.prompts = validation["prompt"].tolist()
         self.references = validation["reference"].tolist()
         # A tokenizer of its own: the generator pads on the left, the trainer's collator must not.
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, trust_remote_code=False)
         self.target, self.every = target, every
-        self.is_correct = checker("arithmetic")
+        self.is_correct = checker(evaluator)
         self.accuracy: float | None = None
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -98,6 +100,7 @@ def train_member(
     *,
     seed: int,
     threads: int = 1,
+    evaluator: str | None = "integer",
 ) -> None:
     """Build a tiny model from ``seed``, fine-tune it, and save model + tokenizer as one directory."""
     torch.set_num_threads(threads)
@@ -117,7 +120,7 @@ def train_member(
     model = build_model(model_cfg, tokenizer, seed)
     logger.info("member seed %d: %d parameters, at most %d SFT steps", seed, model.num_parameters(), sft.steps)
     callbacks = (
-        [StopAtAccuracy(validation, tokenizer_dir, sft.target_accuracy, sft.eval_every)]
+        [StopAtAccuracy(validation, tokenizer_dir, sft.target_accuracy, sft.eval_every, evaluator)]
         if validation is not None
         else []
     )

@@ -45,7 +45,7 @@ def make_judge(
     cfg: JudgeConfig,
     name: str,
     *,
-    task: str,
+    evaluator: str | None,
     spec: "ModelSpec | None",
     device: str,
     backend: str = "hf",
@@ -61,9 +61,9 @@ def make_judge(
 
     match cfg.method:
         case "verifier":
-            return VerifierJudge(task, name)
+            return VerifierJudge(evaluator, name)
         case "peer":
-            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device, task, backend, engine)
+            return peer_judge(cfg, name, _model_of(spec, name, cfg.method), device, evaluator, backend, engine)
         case "logprob":
             model, tokenizer = load_for_inference(_model_of(spec, name, cfg.method), resolve_device(device))
             return LogprobJudge(name, model, tokenizer, cfg.batch_size)
@@ -199,7 +199,7 @@ def judge_matches(
     cfg: JudgeConfig,
     *,
     judge_name: str,
-    task: str,
+    evaluator: str | None,
     spec_dict: dict | None,
     device: str,
     generation: Mapping | None = None,
@@ -236,7 +236,9 @@ def judge_matches(
         judgments = judgments_frame([], judge_name, cfg.method)
     else:
         backend, engine = (generation["backend"], generation["vllm"]) if generation else ("hf", None)
-        judge = make_judge(cfg, judge_name, task=task, spec=spec, device=device, backend=backend, engine=engine)
+        judge = make_judge(
+            cfg, judge_name, evaluator=evaluator, spec=spec, device=device, backend=backend, engine=engine
+        )
         judgments = judge.judge(duels)
     write_judgments(judgments, out_path, matches_path, branches_path)
 

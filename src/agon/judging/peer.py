@@ -173,7 +173,7 @@ def peer_judge(
     name: str,
     spec: ModelSpec,
     device: str,
-    task: str,
+    evaluator: str | None,
     backend: str = "hf",
     engine: Mapping | None = None,
 ) -> Judge:
@@ -185,6 +185,6 @@ def peer_judge(
         case "score":
             return ScoreJudge(name, make_generator(backend, spec, device, engine), cfg)
         case "reference":
-            return ReferenceJudge(name, make_generator(backend, spec, device, engine), cfg, task)
+            return ReferenceJudge(name, make_generator(backend, spec, device, engine), cfg, evaluator)
         case _:
             return LikelihoodJudge(name, *load_for_inference(spec, resolve_device(device)), cfg.batch_size)

@@ -35,10 +35,10 @@ class ReferenceJudge:
 
     method = "peer"
 
-    def __init__(self, name: str, generator: Generator, cfg: JudgeConfig, task: str) -> None:
+    def __init__(self, name: str, generator: Generator, cfg: JudgeConfig, evaluator: str) -> None:
         self.name = name
         self.generator = generator
-        self.extract = answer_extractor(task)
+        self.extract = answer_extractor(evaluator)
         self.sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, batch_size=cfg.batch_size)
 
     def judge(self, duels: pd.DataFrame) -> pd.DataFrame:

@@ -14,9 +14,9 @@ class VerifierJudge:
 
     method = "verifier"
 
-    def __init__(self, task: str, name: str = "verifier") -> None:
+    def __init__(self, evaluator: str, name: str = "verifier") -> None:
         self.name = name
-        self._is_correct = checker(task)
+        self._is_correct = checker(evaluator)
 
     def judge(self, duels: pd.DataFrame) -> pd.DataFrame:
         verdicts = []
