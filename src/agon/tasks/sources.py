@@ -46,10 +46,13 @@ def check_json(path: Path) -> None:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as err:
-            raise TaskDataError(f"task.source: {path} line {err.lineno}: not valid JSON ({err.msg})") from err
-        if not isinstance(document, list | dict):
-            raise TaskDataError(f"task.source: {path} holds a JSON {type(document).__name__}, not records")
-        return
+            # JSON Lines named .json (as datasets' to_json writes them), which datasets reads: checked by line below
+            if err.msg != "Extra data" or not _object_line(text):
+                raise TaskDataError(f"task.source: {path} line {err.lineno}: not valid JSON ({err.msg})") from err
+        else:
+            if not isinstance(document, list | dict):
+                raise TaskDataError(f"task.source: {path} holds a JSON {type(document).__name__}, not records")
+            return
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -61,6 +64,15 @@ def check_json(path: Path) -> None:
             ) from err
         if not isinstance(record, dict):
             raise TaskDataError(f"task.source: {path} line {number}: a JSON {type(record).__name__}, not an object")
+
+
+def _object_line(text: str) -> bool:
+    """Whether the first non-blank line of ``text`` is a whole JSON object by itself (a JSON Lines file)."""
+    first = next(line for line in text.splitlines() if line.strip())
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def load_records(source: str, *, subset: str | None, split: str, revision: str | None) -> "datasets.Dataset":
