@@ -354,7 +354,7 @@ def quality_record(i: int) -> dict:
     questions = []
     for q in range(3):
         gold = (i + q) % 4 + 1
-        options = [f"Option {k} about base {i}, question {q}." for k in range(4)]
+        options = [f"Not this ({i}.{q}.{k})." for k in range(4)]
         options[gold - 1] = [f"She ran base {i}.", f"Every {i % 6 + 2} days.", "The radio."][q]
         questions.append(
             {

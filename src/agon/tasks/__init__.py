@@ -52,9 +52,12 @@ def task_problems(task_cfg: dict, seed: int = 0) -> list[Problem]:
 
 
 def evaluator_name(task_cfg: dict) -> str | None:
-    """The evaluator that checks the task's answers: the config's choice, else the task's own (None: free-form)."""
+    """The evaluator that checks the task's answers: the config's choice, else the task's own (choice for custom
+    data with options; None: free-form)."""
     if task_cfg.get("evaluator"):
         return task_cfg["evaluator"]
+    if task_cfg["name"] == "custom" and task_cfg["custom"]["choices"]:
+        return "choice"
     return "integer" if task_cfg["name"] == "arithmetic" else FORMATS[task_cfg["name"]].evaluator
 
 

@@ -104,10 +104,15 @@ def gsm8k(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
 
 
 def boxed(solution: str) -> str | None:
-    """The content of the last \\boxed{...} (or \\fbox{...}) in a MATH solution, braces balanced."""
+    """The content of the last \\boxed{...} (or \\fbox{...}) in a MATH solution, braces balanced; a few solutions
+    write ``\\boxed 5`` without braces, which boxes the next token."""
     start = max(solution.rfind("\\boxed"), solution.rfind("\\fbox"))
     if start < 0:
         return None
+    after = solution[start:].removeprefix("\\boxed").removeprefix("\\fbox")
+    if after[:1] == " ":
+        token = after.split()
+        return token[0].rstrip("$.") if token else None
     opening = solution.find("{", start)
     if opening < 0:
         return None
@@ -213,9 +218,15 @@ def knowledge_crosswords(record: dict, index: int, cfg: dict, seed: int) -> Iter
     choices, letter = shuffled(choices, 0, seed, task, index)
     lines = ["Pick the filling of the blanks that satisfies every constraint."]
     if cfg["knowledge_crosswords"]["with_knowledge"]:
-        facts = [f"({h}, {r}, {t})" for triples in dict(record.get("K") or {}).values() for h, r, t in triples]
+        triples = [t for group in dict(record.get("K") or {}).values() for t in group]
+        if any(len(t) != 3 for t in triples):
+            raise TaskDataError(f"task {task}: record {index} 'K' holds an entry that is not a (head, relation, tail)")
+        facts = [f"({h}, {r}, {t})" for h, r, t in triples]
         lines.append("Knowledge: " + "; ".join(facts))
-    triples = zip(record["source"], record["relation"], record["target"], strict=True)
+    sources, relations, targets = (list(value(record, key, index, task)) for key in ("source", "relation", "target"))
+    if not len(sources) == len(relations) == len(targets):
+        raise TaskDataError(f"task {task}: record {index} source, relation and target differ in length")
+    triples = zip(sources, relations, targets, strict=True)
     lines.append("Constraints: " + "; ".join(f"({s}, {r}, {t})" for s, r, t in triples))
     yield Problem(f"{task}-{index:06d}", "\n".join(lines), letter, choices)
 
@@ -267,7 +278,10 @@ def custom(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
         choices = _choice_list(value(record, columns["choices"], index, "custom"), index, "custom")
         reference = letter_of(value(record, columns["reference"], index, "custom"), choices, index, "custom")
     background = text(record, columns["background"], index, "custom") if columns["background"] else ""
-    metadata = {key: record.get(key) for key in columns["metadata"]}
+    absent = [key for key in columns["metadata"] if key not in record]
+    if absent:
+        raise TaskDataError(f"task custom: record {index} has no metadata field(s) {absent} (it has {sorted(record)})")
+    metadata = {key: record[key] for key in columns["metadata"]}
     prompt_id = text(record, columns["id"], index, "custom") if columns["id"] else f"custom-{index:06d}"
     yield Problem(prompt_id, text(record, columns["prompt"], index, "custom"), reference, choices, background, metadata)
 

@@ -20,7 +20,7 @@ class TaskDataError(ValueError):
 
 
 def local_files(source: Path) -> list[Path]:
-    """The data files of a local source: the file itself, or every json/jsonl/parquet file under a folder."""
+    """The data files of a local source: the file itself, or every json/jsonl/parquet/csv file under a folder."""
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix in LOCAL_FORMATS and p.is_file())
         if not files:
