@@ -70,6 +70,8 @@ rule debate_transcript:
         "results/{run}/logs/debate_transcript/iter_{i}.log",
     benchmark:
         "results/{run}/benchmarks/debate_transcript/iter_{i}.tsv"
+    params:
+        judge_reads_background=DEBATE["judge_reads_background"],
     resources:
         mem_mb=2000,
         runtime=5,

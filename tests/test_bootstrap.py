@@ -1,9 +1,12 @@
 import json
 
+import pandas as pd
+import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from agon.bootstrap.model import TinyModelConfig, build_model
+from agon.bootstrap.sft import check_context
 from agon.bootstrap.tokenizer import CHAT_TEMPLATE, train_tokenizer
 
 TEXTS = [f"What is {a}+{b}? {a + b}" for a in range(200) for b in range(10)]
@@ -71,3 +74,20 @@ def test_training_stops_once_validation_accuracy_reaches_the_target(tmp_path, mi
     assert metrics["steps"] == 4
     assert metrics["validation_greedy_accuracy"] >= 0.0
     assert [row["step"] for row in metrics["log"] if "validation_greedy_accuracy" in row] == [4]
+
+
+def test_sft_data_the_context_cannot_hold_is_refused_and_cut_examples_are_counted(caplog):
+    tokenizer = train_tokenizer(TEXTS, vocab_size=300)
+    # "<|user|>" + prompt + "<|end|><|assistant|>" + answer + "<|end|>": 4 role tokens around the texts
+    frame = pd.DataFrame({"prompt": ["What is 1+2?", "What is 10+20?"], "reference": ["3", "30"]})
+    with pytest.raises(ValueError, match=r"max_positions=8 is shorter than every SFT example .* raise it"):
+        check_context(frame, tokenizer, 8)
+    short, long_ = (
+        len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 4 for t in ("What is 1+2?3", "What is 10+20?30")
+    )
+    with caplog.at_level("WARNING"):
+        check_context(frame, tokenizer, short)
+    assert f"1 of 2 SFT examples exceed max_positions={short}" in caplog.text
+    caplog.clear()
+    check_context(frame, tokenizer, long_)
+    assert "exceed" not in caplog.text

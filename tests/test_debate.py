@@ -541,7 +541,7 @@ def test_branch_pairs_reject_judgments_of_unknown_branches():
         branch_pairs(_debates(["d1", "d2", "d3"]), _transcript(PAIR_SPEECHES), judgments, DebateConfig(rounds=1))
 
 
-def test_a_background_passage_opens_every_speech_prompt_and_judge_view():
+def test_a_background_passage_opens_every_speech_prompt_and_the_judge_view_only_when_asked():
     prompts = _prompts(2).assign(background=["The ledger says 7.", None])
     matches = schedule(prompts, ["x", "y"], seed=0)
     assert matches["background"].tolist() == ["The ledger says 7.", ""]
@@ -552,6 +552,11 @@ def test_a_background_passage_opens_every_speech_prompt_and_judge_view():
     # the first debate's passage comes first; the second debate has none, so its prompt starts with the question
     assert requests.loc["debate-p0", "prompt"].startswith("Background: The ledger says 7.\nQuestion: ")
     assert requests.loc["debate-p1", "prompt"].startswith("Question: ")
-    views = judge_inputs(matches, pd.DataFrame(columns=TRANSCRIPT_COLUMNS)).set_index("match_id")
+    # by default the judge decides from the debaters' words alone
+    hidden = judge_inputs(matches, pd.DataFrame(columns=TRANSCRIPT_COLUMNS)).set_index("match_id")
+    assert hidden.loc["debate-p0", "prompt"].startswith("Debate. A argues")
+    assert "ledger" not in hidden.loc["debate-p0", "prompt"]
+    views = judge_inputs(matches, pd.DataFrame(columns=TRANSCRIPT_COLUMNS), judge_reads_background=True)
+    views = views.set_index("match_id")
     assert views.loc["debate-p0", "prompt"].startswith("Background: The ledger says 7.\nDebate. A argues")
     assert views.loc["debate-p1", "prompt"].startswith("Debate. A argues")

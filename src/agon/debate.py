@@ -64,6 +64,9 @@ class DebateConfig:
     format: str = "sequential"
     # Least gain in the judge's favour (a probability) for a speech's two alternatives to make a pair.
     margin: float = 0.0
+    # Whether the judge reads the background passage too. Debate on QuALITY keeps it from the judge: only the
+    # debaters can quote the article, and the judge decides from what they say.
+    judge_reads_background: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, int | np.integer) or self.rounds < 1:
@@ -236,7 +239,7 @@ def speeches_frame(requests: pd.DataFrame, texts: list[list[str]]) -> pd.DataFra
 # --- judging --------------------------------------------------------------------------------------------------
 
 
-def judge_inputs(matches: pd.DataFrame, transcript: pd.DataFrame) -> pd.DataFrame:
+def judge_inputs(matches: pd.DataFrame, transcript: pd.DataFrame, judge_reads_background: bool = False) -> pd.DataFrame:
     """The duels a judge reads (``DUEL_COLUMNS``): each full debate, then each branch.
 
     A full debate (``match_id`` = the debate's) shows every alt-0 speech. A branch
@@ -246,19 +249,24 @@ def judge_inputs(matches: pd.DataFrame, transcript: pd.DataFrame) -> pd.DataFram
 
     The prompt never says which side is correct, and the sides are drawn at random, so a judge learns the truth
     only from the debate; ``reference`` is passed along for judges meant to know it (the verifier, an oracle).
+    A background passage opens the view only when ``judge_reads_background``.
     """
     transcript = _ordered(matches, _checked_transcript(matches, transcript))
     spoken = transcript[transcript["alt"] == 0]
     by_match = {match_id: group for match_id, group in spoken.groupby("match_id", sort=False)}
     empty = spoken.iloc[:0]
     debates = {match.match_id: match for match in matches.itertuples(index=False)}
-    rows = [_duel(match, match_id, _lines(match, by_match.get(match_id, empty))) for match_id, match in debates.items()]
+    shown = judge_reads_background
+    rows = [
+        _duel(match, match_id, _lines(match, by_match.get(match_id, empty)), shown)
+        for match_id, match in debates.items()
+    ]
     for speech in transcript.itertuples(index=False):
         match = debates[speech.match_id]
         earlier = by_match.get(speech.match_id, empty)
         earlier = earlier[earlier["turn"] < speech.turn]
         lines = [*_lines(match, earlier), _line(match, speech.side, speech.text)]
-        rows.append(_duel(match, _branch_id(speech.match_id, speech.turn, speech.side, speech.alt), lines))
+        rows.append(_duel(match, _branch_id(speech.match_id, speech.turn, speech.side, speech.alt), lines, shown))
     return pd.DataFrame(rows, columns=DUEL_COLUMNS)
 
 
@@ -518,11 +526,11 @@ def _background(match) -> list[str]:
     return [f"Background: {text}"] if text else []
 
 
-def _duel(match, duel_id: str, lines: list[str]) -> tuple:
+def _duel(match, duel_id: str, lines: list[str], with_background: bool) -> tuple:
     # The question comes last, so a judge that scores or gives an answer to the prompt answers the question.
     prompt = "\n".join(
         [
-            *_background(match),
+            *(_background(match) if with_background else []),
             f"Debate. A argues the answer is {match.answer_a}; B argues it is {match.answer_b}.",
             *lines,
             str(match.prompt),
@@ -593,12 +601,17 @@ def write_speeches(
 
 
 def write_transcript(
-    matches_path: str | Path, turn_paths: list[str | Path], transcript_path: str | Path, duels_path: str | Path
+    matches_path: str | Path,
+    turn_paths: list[str | Path],
+    transcript_path: str | Path,
+    duels_path: str | Path,
+    judge_reads_background: bool = False,
 ) -> None:
     """The iteration's transcripts (one row per speech and alternative) and what the judges read of them."""
     transcript = read_tables(turn_paths, TRANSCRIPT)
     write_table(transcript, transcript_path, TRANSCRIPT)
-    write_table(judge_inputs(read_table(matches_path, MATCHES), transcript), duels_path, DUELS)
+    matches = read_table(matches_path, MATCHES)
+    write_table(judge_inputs(matches, transcript, judge_reads_background), duels_path, DUELS)
 
 
 def write_outcomes(matches_path: str | Path, judgment_paths: list[str | Path], out_path: str | Path) -> dict:

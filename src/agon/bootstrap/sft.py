@@ -91,6 +91,27 @@ class StopAtAccuracy(TrainerCallback):
         return control
 
 
+def chat_tokens(tokenizer, prompt: str, answer: str) -> int:
+    """Tokens of one SFT example as the trainer sees it: the chat template around the prompt and the answer."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def check_context(frame: pd.DataFrame, tokenizer, max_positions: int) -> None:
+    """Refuse SFT data that the context cannot hold (TRL would drop every example, then fail on an empty
+    dataset); count the examples it cuts."""
+    lengths = np.array([chat_tokens(tokenizer, p, r) for p, r in zip(frame["prompt"], frame["reference"], strict=True)])
+    longer = int((lengths > max_positions).sum())
+    if longer == len(lengths):
+        raise ValueError(
+            f"embedded.model.max_positions={max_positions} is shorter than every SFT example (prompt and answer: "
+            f"{lengths.min()} to {lengths.max()} tokens); raise it, or embedded.vocab_size for fewer tokens"
+        )
+    if longer:
+        logger.warning("%d of %d SFT examples exceed max_positions=%d and are cut", longer, len(lengths), max_positions)
+
+
 def train_member(
     train_path: str | Path,
     tokenizer_dir: str | Path,
@@ -117,6 +138,7 @@ def train_member(
         else (None, train)
     )
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, trust_remote_code=False)
+    check_context(sft_data, tokenizer, model_cfg.max_positions)
     model = build_model(model_cfg, tokenizer, seed)
     logger.info("member seed %d: %d parameters, at most %d SFT steps", seed, model.num_parameters(), sft.steps)
     callbacks = (

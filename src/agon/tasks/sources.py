@@ -60,7 +60,7 @@ def check_json(path: Path) -> None:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise TaskDataError(
-                f"task.source: {path} line {number}: not a JSON record ({err.msg} at column {err.colno})"
+                f"task.source: {path} line {number}: not a JSON record ({err.msg}, column {err.colno})"
             ) from err
         if not isinstance(record, dict):
             raise TaskDataError(f"task.source: {path} line {number}: a JSON {type(record).__name__}, not an object")
