@@ -49,7 +49,7 @@ def task_config(name: str, source: str | Path | None = None, **task: object) -> 
     return validate_config(config, SCHEMA)["task"]
 
 
-def _write_jsonl(path: Path, records: list[dict]) -> None:
+def write_jsonl(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
@@ -67,7 +67,7 @@ def _write_frame(path: Path, records: list[dict]) -> None:
     elif path.suffix == ".csv":
         pd.DataFrame(records).to_csv(path, index=False)
     else:
-        _write_jsonl(path, records)
+        write_jsonl(path, records)
 
 
 # GSM8K -----------------------------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def write_truthfulqa(path: str | Path, n: int = 60, layout: str = "multiple_choi
     if path.suffix == ".parquet":
         pq.write_table(pa.Table.from_pylist(records, schema=schema), path)
     else:
-        _write_jsonl(path, records)
+        write_jsonl(path, records)
     return records
 
 
@@ -312,7 +312,7 @@ def crossword_record(i: int) -> dict:
 def write_knowledge_crosswords(path: str | Path, n: int = 60) -> list[dict]:
     """Knowledge crosswords (Ding et al.) JSON Lines."""
     records = [crossword_record(i) for i in range(n)]
-    _write_jsonl(Path(path), records)
+    write_jsonl(Path(path), records)
     return records
 
 
@@ -340,7 +340,7 @@ def write_com2(path: str | Path, n: int = 60, answer: str = "letter", options_ke
     if path.suffix == ".json":
         _write_json(path, records)
     else:
-        _write_jsonl(path, records)
+        write_jsonl(path, records)
     return records
 
 
@@ -387,7 +387,7 @@ def quality_record(i: int) -> dict:
 def write_quality(path: str | Path, n: int = 20) -> list[dict]:
     """QuALITY JSON Lines (QuALITY.v1.0.1.htmlstripped.*): one article per line, ``n`` articles."""
     records = [quality_record(i) for i in range(n)]
-    _write_jsonl(Path(path), records)
+    write_jsonl(Path(path), records)
     return records
 
 

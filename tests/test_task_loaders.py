@@ -516,7 +516,7 @@ def test_json_lines_named_json_are_read(tmp_path):
     # datasets reads (and its to_json writes) JSON Lines under a .json name
     path = tmp_path / "gsm8k.json"
     records = fx.write_gsm8k(tmp_path / "gsm8k.jsonl", n=8)
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     assert len(load("gsm8k", path)) == 8
     path.write_text(path.read_text() + '{"question": "x",\n')
     with pytest.raises(TaskDataError, match=rf"{re.escape(str(path))} line 9: not a JSON record"):
@@ -567,11 +567,11 @@ def test_record_missing_a_field_names_the_field_and_the_record(tmp_path):
     path = tmp_path / "gsm8k.jsonl"
     records = fx.write_gsm8k(path, n=6)
     del records[3]["answer"]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"task gsm8k: record 3 has no 'answer'"):
         load("gsm8k", path)
     records[3]["answer"] = "forty two"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"task gsm8k: record 3 answer has no '#### <number>'"):
         load("gsm8k", path)
 
@@ -580,13 +580,13 @@ def test_bad_record_fields_name_the_record(tmp_path):
     path = tmp_path / "quality.jsonl"
     records = fx.write_quality(path, n=3)
     records[2]["questions"][1]["options"] = ["only one"]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"task quality: record 2 question 1 needs at least two text choices"):
         load("quality", path)
     path = tmp_path / "com2.jsonl"
     records = fx.write_com2(path, n=3, answer="letter")
     records[1]["answer"] = "Q"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"task com2: record 1 answer 'Q' is neither a letter"):
         load("com2", path)
     path = tmp_path / "normad.csv"
@@ -600,14 +600,14 @@ def test_record_shapes_the_loaders_refuse_name_the_record(tmp_path):
     path = tmp_path / "kc.jsonl"
     records = fx.write_knowledge_crosswords(path, n=3)
     records[1]["relation"] = records[1]["relation"][:-1]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"knowledge_crosswords: record 1 source, relation and target differ"):
         load("knowledge_crosswords", path)
     path = tmp_path / "mine.jsonl"
     records = fx.write_custom(path, n=3)
     for record in records:  # datasets gives a field some records lack to all of them, as null
         del record["domain"]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"task custom: record 0 has no metadata field\(s\) \['domain'\]"):
         load("custom", path, custom=fx.CUSTOM_COLUMNS)
 
@@ -640,7 +640,7 @@ def test_duplicate_custom_ids_are_named(tmp_path):
     path = tmp_path / "custom.jsonl"
     records = fx.write_custom(path, n=6)
     records[4]["uid"] = records[1]["uid"]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fx.write_jsonl(path, records)
     with pytest.raises(TaskDataError, match=r"custom.jsonl repeats prompt id\(s\) \['user-001'\]; ids must be unique"):
         load("custom", path, custom=fx.CUSTOM_COLUMNS)
 
