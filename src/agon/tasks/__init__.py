@@ -5,6 +5,8 @@ local file or the Hub (``agon.tasks.sources``); answers are checked by the task'
 (``agon.tasks.evaluators``), or by none for free-form tasks.
 """
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -44,8 +46,7 @@ def task_problems(task_cfg: dict, seed: int = 0) -> list[Problem]:
     problems = [p for index, record in enumerate(records) for p in fmt.mapper(record, index, task_cfg, seed)]
     if not problems:
         raise TaskDataError(f"task.source: {source} gives no {name} problems (after the task's filters)")
-    seen: set[str] = set()
-    repeated = sorted({p.prompt_id for p in problems if p.prompt_id in seen or seen.add(p.prompt_id)})
+    repeated = sorted(i for i, n in Counter(p.prompt_id for p in problems).items() if n > 1)
     if repeated:
         raise TaskDataError(f"task.source: {source} repeats prompt id(s) {repeated[:5]}; ids must be unique")
     return problems

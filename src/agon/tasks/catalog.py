@@ -46,21 +46,22 @@ class TaskFormat:
     hub: tuple[str, str | None, str] | None = None  # (dataset id, subset, split) when task.source is left out
 
 
-def value(record: dict, key: str, index: int, task: str) -> object:
+# ``index`` names the record in messages: its number, or "number question k" for QuALITY's nested questions.
+def value(record: dict, key: str, index: int | str, task: str) -> object:
     """``record[key]``, or an error naming the task, the record and the fields it does have."""
     if key not in record or record[key] is None:
         raise TaskDataError(f"task {task}: record {index} has no {key!r} (it has {sorted(record)})")
     return record[key]
 
 
-def text(record: dict, key: str, index: int, task: str) -> str:
+def text(record: dict, key: str, index: int | str, task: str) -> str:
     raw = value(record, key, index, task)
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise TaskDataError(f"task {task}: record {index} field {key!r} is {type(raw).__name__}, expected text")
     return str(raw).strip()
 
 
-def letter_of(answer: object, choices: list[str], index: int, task: str) -> str:
+def letter_of(answer: object, choices: list[str], index: int | str, task: str) -> str:
     """The letter of the correct choice from an answer given as a letter, a 0-based index or the option text."""
     if isinstance(answer, str) and len(answer.strip()) == 1 and answer.strip().upper() in LETTERS[: len(choices)]:
         return answer.strip().upper()
@@ -80,7 +81,7 @@ def shuffled(choices: list[str], correct: int, seed: int, *key: object) -> tuple
     return [choices[i] for i in order], LETTERS[int(np.flatnonzero(order == correct)[0])]
 
 
-def _choice_list(raw: object, index: int, task: str) -> list[str]:
+def _choice_list(raw: object, index: int | str, task: str) -> list[str]:
     """Options as a list of texts, from a list or a {label: text} mapping (kept in label order)."""
     options = [raw[k] for k in sorted(raw)] if isinstance(raw, dict) else raw
     if not isinstance(options, list | tuple) or len(options) < 2 or not all(isinstance(o, str) for o in options):
