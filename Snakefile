@@ -25,7 +25,7 @@ elif PROTOCOL == "selfplay":
 
     include: "rules/selfplay.smk"
 
-else:
+elif PROTOCOL == "debate":
 
     include: "rules/debate.smk"
     include: "rules/rate.smk"
@@ -39,6 +39,6 @@ localrules:
 
 
 rule all:
-    input:
-        all_outputs(),
     default_target: True
+    input:
+        PLAN.targets(),

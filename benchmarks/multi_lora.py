@@ -26,12 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from agon.bootstrap.adapters import random_adapter
 from agon.bootstrap.model import TinyModelConfig
 from agon.bootstrap.sft import MemberSFTConfig
-from agon.bootstrap.standalone import build_standalone_member
 from agon.contracts import PROMPTS, read_table
 from agon.tasks import write_splits
+
+REPO = Path(__file__).resolve().parent.parent
+# The population builders are test helpers, outside the installed package: import them from the checkout.
+sys.path.insert(0, str(REPO))
+from tests.testing_utils import build_standalone_member, random_adapter  # noqa: E402
 
 TASK = {
     "name": "arithmetic",

@@ -89,7 +89,7 @@ def summarise(workdir: Path, seed: int, arm: str, seconds: float, iterations: in
             row.update(
                 pairs=stats["pairs"],
                 chosen_correct=stats.get("chosen_correct"),
-                abstain=1 - stats["pairs"] / stats["duels"],
+                abstain=1 - stats["pairs"] / stats["candidates"],
             )
             agreement = out / f"iter_{i}" / "judgments" / "agreement.json"
             if agreement.exists():

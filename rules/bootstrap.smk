@@ -9,23 +9,21 @@ localrules:
 
 rule task_splits:
     output:
-        train="results/{run}/data/train.parquet",
-        preference="results/{run}/data/preference.parquet",
-        heldout="results/{run}/data/heldout.parquet",
+        **{split: PLAN.pattern("split", split=split) for split in SPLITS},
     log:
-        "results/{run}/logs/task_splits.log",
+        PLAN.log("task_splits"),
     benchmark:
-        "results/{run}/benchmarks/task_splits.tsv"
+        PLAN.benchmark("task_splits")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         task=config["task"],
         seed=config["seed"],
         # Only debaters may read a passage (QuALITY's articles); other protocols show it in the prompt.
         with_background=PROTOCOL != "debate",
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/task_splits.py"
 
@@ -34,18 +32,18 @@ rule tokenizer:
     input:
         train=rules.task_splits.output.train,
     output:
-        directory("results/{run}/bootstrap/tokenizer"),
+        directory(PLAN.pattern("tokenizer")),
     log:
-        "results/{run}/logs/tokenizer.log",
+        PLAN.log("tokenizer"),
     benchmark:
-        "results/{run}/benchmarks/tokenizer.tsv"
-    params:
-        vocab_size=config["embedded"]["vocab_size"],
+        PLAN.benchmark("tokenizer")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        vocab_size=config["embedded"]["vocab_size"],
     script:
         "../workflow/scripts/tokenizer.py"
 
@@ -55,24 +53,24 @@ rule embedded_member:
         train=rules.task_splits.output.train,
         tokenizer=rules.tokenizer.output[0],
     output:
-        directory("results/{run}/models/{model}"),
+        directory(PLAN.pattern("member")),
     log:
-        "results/{run}/logs/embedded_member/{model}.log",
+        PLAN.log("embedded_member"),
     benchmark:
-        "results/{run}/benchmarks/embedded_member/{model}.tsv"
+        PLAN.benchmark("embedded_member")
     wildcard_constraints:
-        model="|".join(map(re.escape, EMBEDDED_MODELS)) or "(?!)",
-    params:
-        architecture=lambda wc: member_architecture(wc.model),
-        sft=lambda wc: member_sft(wc.model),
-        evaluator=EVALUATOR,
-        seed=lambda wc: job_seed("member", wc.model),
+        model=names(PLAN.embedded),
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=gpus(),
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        architecture=lambda wc: member_architecture(wc.model),
+        sft=lambda wc: member_sft(wc.model),
+        evaluator=EVALUATOR,
+        seed=lambda wc: job_seed("member", wc.model),
     script:
         "../workflow/scripts/embedded_member.py"

@@ -2,23 +2,24 @@
 # from the same transcript (the first continues it, the second is its branch); the signal judge reads the
 # transcripts, and each debater trains on its speeches after which the judge favoured its side more.
 
+
 rule debate_matches:
     input:
         prompts=rules.iteration_prompts.output[0],
     output:
-        MATCHES_FILE,
+        PLAN.pattern("matches"),
     log:
-        "results/{run}/logs/debate_matches/iter_{i}.log",
+        PLAN.log("debate_matches"),
     benchmark:
-        "results/{run}/benchmarks/debate_matches/iter_{i}.tsv"
-    params:
-        models=MODELS,
-        seed=lambda wc: job_seed("debate_matches", wc.i),
+        PLAN.benchmark("debate_matches")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        models=MODELS,
+        seed=lambda wc: job_seed("debate_matches", wc.i),
     script:
         "../workflow/scripts/debate_matches.py"
 
@@ -34,94 +35,91 @@ localrules:
 rule debate_turn:
     input:
         unpack(model_files),
-        matches=MATCHES_FILE,
-        earlier=lambda wc: turn_files(wc.i, range(int(wc.turn))),
+        matches=PLAN.pattern("matches"),
+        earlier=lambda wc: PLAN.speech_files(int(wc.i), range(int(wc.turn))),
     output:
-        "results/{run}/iter_{i}/debate/turn_{turn}/{model}.parquet",
+        PLAN.pattern("speeches"),
     log:
-        "results/{run}/logs/debate_turn/iter_{i}/turn_{turn}/{model}.log",
+        PLAN.log("debate_turn"),
     benchmark:
-        "results/{run}/benchmarks/debate_turn/iter_{i}/turn_{turn}/{model}.tsv"
-    params:
-        spec=lambda wc: model_spec(wc.model, int(wc.i)),
-        generation=config["generation"],
-        debate=DEBATE,
-        device=config["device"],
-        seed=lambda wc: job_seed("debate_turn", wc.i, wc.turn, wc.model),
+        PLAN.benchmark("debate_turn")
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=gpus(),
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        spec=lambda wc: model_spec(wc.model, int(wc.i)),
+        generation=config["generation"],
+        debate=config["debate"],
+        device=config["device"],
+        seed=lambda wc: job_seed("debate_turn", wc.i, wc.turn, wc.model),
     script:
         "../workflow/scripts/debate_turn.py"
 
 
 rule debate_transcript:
     input:
-        matches=MATCHES_FILE,
-        turns=lambda wc: turn_files(wc.i, range(TURNS)),
+        matches=PLAN.pattern("matches"),
+        turns=lambda wc: PLAN.speech_files(int(wc.i), range(PLAN.turns)),
     output:
-        transcript="results/{run}/iter_{i}/transcripts.parquet",
-        duels="results/{run}/iter_{i}/debate/duels.parquet",
+        transcript=PLAN.pattern("transcripts"),
+        duels=PLAN.pattern("debate_duels"),
     log:
-        "results/{run}/logs/debate_transcript/iter_{i}.log",
+        PLAN.log("debate_transcript"),
     benchmark:
-        "results/{run}/benchmarks/debate_transcript/iter_{i}.tsv"
-    params:
-        judge_reads_background=DEBATE["judge_reads_background"],
+        PLAN.benchmark("debate_transcript")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        judge_reads_background=config["debate"]["judge_reads_background"],
     script:
         "../workflow/scripts/debate_transcript.py"
 
 
 rule debate_outcomes:
     input:
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
+        matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
     output:
-        "results/{run}/iter_{i}/ratings/debate.json",
+        PLAN.pattern("debate_outcomes"),
     log:
-        "results/{run}/logs/debate_outcomes/iter_{i}.log",
+        PLAN.log("debate_outcomes"),
     benchmark:
-        "results/{run}/benchmarks/debate_outcomes/iter_{i}.tsv"
+        PLAN.benchmark("debate_outcomes")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/debate_outcomes.py"
 
 
 rule debate_pairs:
     input:
-        matches=MATCHES_FILE,
+        matches=PLAN.pattern("matches"),
         transcript=rules.debate_transcript.output.transcript,
-        branches=lambda wc: [
-            f"results/{RUN}/iter_{wc.i}/judgments/branches/{JUDGING['signal']}/{judge}.parquet"
-            for judge in judges_of(JUDGING["signal"])
-        ],
+        branches=lambda wc: PLAN.judgment_files(int(wc.i), SIGNAL, kind="branch_judgments"),
     output:
-        pairs=expand("results/{{run}}/iter_{{i}}/pairs/{model}.parquet", model=MODELS),
-        stats="results/{run}/iter_{i}/pairs/stats.json",
+        pairs=[PLAN.pattern("pairs", model=m) for m in MODELS],
+        stats=PLAN.pattern("pair_stats"),
     log:
-        "results/{run}/logs/debate_pairs/iter_{i}.log",
+        PLAN.log("debate_pairs"),
     benchmark:
-        "results/{run}/benchmarks/debate_pairs/iter_{i}.tsv"
-    params:
-        models=MODELS,
-        debate=DEBATE,
+        PLAN.benchmark("debate_pairs")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        models=MODELS,
+        debate=config["debate"],
     script:
         "../workflow/scripts/debate_pairs.py"

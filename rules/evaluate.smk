@@ -6,11 +6,18 @@ rule evaluate:
         unpack(model_files),
         heldout=rules.task_splits.output.heldout,
     output:
-        "results/{run}/iter_{i}/eval/{model}.json",
+        PLAN.pattern("evaluation"),
     log:
-        "results/{run}/logs/evaluate/iter_{i}/{model}.log",
+        PLAN.log("evaluate"),
     benchmark:
-        "results/{run}/benchmarks/evaluate/iter_{i}/{model}.tsv"
+        PLAN.benchmark("evaluate")
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=gpus(),
+        mem_mb=8000,
+        runtime=30,
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
         evaluation=config["evaluation"],
@@ -19,12 +26,5 @@ rule evaluate:
         engine=config["generation"]["vllm"],
         device=config["device"],
         seed=lambda wc: job_seed("evaluate", wc.i, wc.model),
-    threads: config["threads"]
-    resources:
-        gpu=gpus(),
-        mem_mb=8000,
-        runtime=30,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/evaluate.py"

@@ -1,6 +1,6 @@
 # Each iteration's fresh prompts, answered by every model, one job per (engine group, shard): a group is one
-# member with the hf backend, all members on one base model with vllm (GROUPS in common.smk). The matches come from
-# rules/schedule.smk (tribe) or rules/selfplay.smk.
+# member with the hf backend, all members on one base model with vllm (agon.plan.engine_groups). The matches come
+# from the protocol's rules (rules/schedule.smk, rules/selfplay.smk).
 
 
 # Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
@@ -14,18 +14,18 @@ rule iteration_prompts:
     input:
         preference=rules.task_splits.output.preference,
     output:
-        "results/{run}/iter_{i}/prompts.parquet",
+        PLAN.pattern("prompts"),
     log:
-        "results/{run}/logs/iteration_prompts/iter_{i}.log",
+        PLAN.log("iteration_prompts"),
     benchmark:
-        "results/{run}/benchmarks/iteration_prompts/iter_{i}.tsv"
-    params:
-        size=config["task"]["prompts_per_iteration"],
+        PLAN.benchmark("iteration_prompts")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        size=config["task"]["prompts_per_iteration"],
     script:
         "../workflow/scripts/iteration_prompts.py"
 
@@ -33,18 +33,18 @@ rule iteration_prompts:
 # The prompts each model must answer: those of its duels (tribe) or all of them (selfplay).
 rule duel_prompts:
     input:
-        matches=MATCHES_FILE,
+        matches=PLAN.pattern("matches"),
     output:
-        "results/{run}/iter_{i}/prompts/{model}.parquet",
+        PLAN.pattern("duel_prompts"),
     log:
-        "results/{run}/logs/duel_prompts/iter_{i}/{model}.log",
+        PLAN.log("duel_prompts"),
     benchmark:
-        "results/{run}/benchmarks/duel_prompts/iter_{i}/{model}.tsv"
+        PLAN.benchmark("duel_prompts")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/duel_prompts.py"
 
@@ -52,50 +52,47 @@ rule duel_prompts:
 rule generate_shard:
     input:
         unpack(group_files),
-        prompts=lambda wc: [f"results/{RUN}/iter_{wc.i}/prompts/{m}.parquet" for m in GROUPS[wc.group]],
+        prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
     output:
-        temp("results/{run}/iter_{i}/generations/shards/{group}/{shard}.parquet"),
+        temp(PLAN.pattern("generation_shard")),
     log:
-        "results/{run}/logs/generate/iter_{i}/{group}/{shard}.log",
+        PLAN.log("generate_shard"),
     benchmark:
-        "results/{run}/benchmarks/generate/iter_{i}/{group}/{shard}.tsv"
-    params:
-        specs=lambda wc: [model_spec(m, int(wc.i)) for m in GROUPS[wc.group]],
-        generation=config["generation"],
-        device=config["device"],
-        shards=SHARDS,
-        # Per member, not per group: a member's answers do not depend on which members share its engine.
-        seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in GROUPS[wc.group]},
+        PLAN.benchmark("generate_shard")
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=gpus(),
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
+        generation=config["generation"],
+        device=config["device"],
+        shards=PLAN.generation_shards,
+        # Per member, not per group: a member's answers do not depend on which members share its engine.
+        seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in PLAN.groups[wc.group]},
     script:
         "../workflow/scripts/generate.py"
 
 
 rule gather_generations:
     input:
-        lambda wc: expand(
-            "results/{run}/iter_{i}/generations/shards/{group}/{shard}.parquet",
-            run=wc.run,
-            i=wc.i,
-            group=GROUP_OF[wc.model],
-            shard=range(SHARDS),
-        ),
+        lambda wc: [
+            PLAN.path("generation_shard", i=wc.i, group=PLAN.group_of(wc.model), shard=shard)
+            for shard in range(PLAN.generation_shards)
+        ],
     output:
-        "results/{run}/iter_{i}/generations/{model}.parquet",
+        PLAN.pattern("generations"),
     log:
-        "results/{run}/logs/gather_generations/iter_{i}/{model}.log",
+        PLAN.log("gather_generations"),
     benchmark:
-        "results/{run}/benchmarks/gather_generations/iter_{i}/{model}.tsv"
+        PLAN.benchmark("gather_generations")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/gather_generations.py"

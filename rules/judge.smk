@@ -1,5 +1,5 @@
-# Every configured judge on the duels: judging.shards jobs per member judge (peer, logprob) and per judge outside
-# the population, each judging one block of the duels, gathered into the judge's table; one job for the cheap
+# Every judge of judging.judges on the duels: judging.shards jobs per juror of a member judge (peer, logprob) and
+# per external judge, each judging one block of the duels, gathered into the juror's table; one job for the cheap
 # verifier. Each job sees only its own settings, so adding a judge re-runs no other one.
 
 
@@ -17,48 +17,50 @@ rule judge_by_member:
         unpack(model_files),
         unpack(judge_inputs),
     output:
-        **judge_shard_files("{method}", "{model}"),
+        **shard_outputs(),
     log:
-        "results/{run}/logs/judge/iter_{i}/{method}/{model}/{shard}.log",
+        PLAN.log("judge_by_member"),
     benchmark:
-        "results/{run}/benchmarks/judge/iter_{i}/{method}/{model}/{shard}.tsv"
+        PLAN.benchmark("judge_by_member")
     wildcard_constraints:
-        method="peer|logprob",
-    params:
-        spec=lambda wc: model_spec(wc.model, int(wc.i)),
-        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
-        evaluator=EVALUATOR,
-        device=config["device"],
-        # Peers that answer the prompt (reference, score modes) generate with the run's backend.
-        generation={key: config["generation"][key] for key in ("backend", "vllm")},
-        shards=JUDGE_SHARDS,
+        judge=names(MEMBER_METHODS),
+        juror=names(MODELS),
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=gpus(),
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        spec=lambda wc: model_spec(wc.juror, int(wc.i)),
+        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
+        evaluator=EVALUATOR,
+        device=config["device"],
+        # Peers that answer the prompt (reference, score modes) generate with the run's backend.
+        generation={key: config["generation"][key] for key in ("backend", "vllm")},
+        shards=PLAN.judge_shards,
     script:
         "../workflow/scripts/judge.py"
 
 
 rule gather_member_judgments:
     input:
-        unpack(every_judge_shard("{method}", "{model}")),
+        unpack(every_judge_shard),
     output:
-        **judge_files("{method}/{model}"),
+        **verdict_patterns("judgments"),
     log:
-        "results/{run}/logs/gather_judgments/iter_{i}/{method}/{model}.log",
+        PLAN.log("gather_member_judgments"),
     benchmark:
-        "results/{run}/benchmarks/gather_judgments/iter_{i}/{method}/{model}.tsv"
+        PLAN.benchmark("gather_member_judgments")
     wildcard_constraints:
-        method="peer|logprob",
+        judge=names(MEMBER_METHODS),
+        juror=names(MODELS),
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/gather_judgments.py"
 
@@ -67,11 +69,16 @@ rule judge_by_verifier:
     input:
         unpack(judge_inputs),
     output:
-        **judge_files("verifier/verifier"),
+        **verdict_patterns("judgments", judge="verifier", juror="verifier"),
     log:
-        "results/{run}/logs/judge/iter_{i}/verifier.log",
+        PLAN.log("judge_by_verifier"),
     benchmark:
-        "results/{run}/benchmarks/judge/iter_{i}/verifier.tsv"
+        PLAN.benchmark("judge_by_verifier")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         spec=None,
         judging={},
@@ -79,11 +86,6 @@ rule judge_by_verifier:
         device="cpu",
         # Cheap and CPU-only: one job judges every duel.
         shards=1,
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/judge.py"
 
@@ -92,42 +94,46 @@ rule judge_by_external:
     input:
         unpack(judge_inputs),
     output:
-        **judge_shard_files("{external}", "{external}"),
+        **shard_outputs(juror="{judge}"),
     log:
-        "results/{run}/logs/judge/iter_{i}/{external}/{shard}.log",
+        PLAN.log("judge_by_external"),
     benchmark:
-        "results/{run}/benchmarks/judge/iter_{i}/{external}/{shard}.tsv"
-    params:
-        judge=lambda wc: EXTERNAL[wc.external],
-        device=config["device"],
-        # API replies are kept by request hash, so a re-run or a resumed job does not pay for them twice.
-        cache=lambda wc: f"results/{RUN}/cache/{wc.external}",
-        shards=JUDGE_SHARDS,
+        PLAN.benchmark("judge_by_external")
+    wildcard_constraints:
+        judge=names(EXTERNAL),
+    conda:
+        ENV
     threads: 1
     resources:
-        gpu=lambda wc: 0 if EXTERNAL[wc.external]["method"] == "api" else gpus(),
+        gpu=lambda wc: 0 if EXTERNAL[wc.judge]["method"] == "api" else gpus(),
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        judge=lambda wc: EXTERNAL[wc.judge],
+        device=config["device"],
+        # API replies are kept by request hash, so a re-run or a resumed job does not pay for them twice.
+        cache=lambda wc: PLAN.path("cache", judge=wc.judge),
+        shards=PLAN.judge_shards,
     script:
         "../workflow/scripts/judge_external.py"
 
 
 rule gather_external_judgments:
     input:
-        unpack(every_judge_shard("{external}", "{external}")),
+        unpack(every_judge_shard),
     output:
-        **judge_files("{external}/{external}"),
+        **verdict_patterns("judgments", juror="{judge}"),
     log:
-        "results/{run}/logs/gather_judgments/iter_{i}/{external}.log",
+        PLAN.log("gather_external_judgments"),
     benchmark:
-        "results/{run}/benchmarks/gather_judgments/iter_{i}/{external}.tsv"
+        PLAN.benchmark("gather_external_judgments")
+    wildcard_constraints:
+        judge=names(EXTERNAL),
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/gather_judgments.py"
 
@@ -135,48 +141,48 @@ rule gather_external_judgments:
 rule judge_audit:
     input:
         unpack(judge_inputs),
-        judgments=lambda wc: all_judgment_files(wc.i),
+        judgments=lambda wc: PLAN.iteration_judgments(int(wc.i)),
     output:
-        json="results/{run}/iter_{i}/judgments/audit.json",
+        json=PLAN.pattern("audit"),
         png=report(
-            "results/{run}/iter_{i}/judgments/audit.png",
+            PLAN.pattern("audit_figure"),
             caption="../workflow/report/audit.rst",
             category="Judges",
             subcategory="audit",
             labels={"figure": "judge audit", "iteration": "{i}"},
         ),
     log:
-        "results/{run}/logs/judge_audit/iter_{i}.log",
+        PLAN.log("judge_audit"),
     benchmark:
-        "results/{run}/benchmarks/judge_audit/iter_{i}.tsv"
-    params:
-        family=family_of(),
+        PLAN.benchmark("judge_audit")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        family=family_of(),
     script:
         "../workflow/scripts/judge_audit.py"
 
 
 rule judge_agreement:
     input:
-        matches=MATCHES_FILE,
+        matches=PLAN.pattern("matches"),
         verifier=rules.judge_by_verifier.output.judgments,
-        judgments=lambda wc: [f for method in MEMBER_JUDGES for f in judgment_files(wc.i, method)],
+        judgments=lambda wc: [f for judge in PLAN.member_judges for f in PLAN.judgment_files(int(wc.i), judge)],
     output:
-        "results/{run}/iter_{i}/judgments/agreement.json",
+        PLAN.pattern("agreement"),
     log:
-        "results/{run}/logs/judge_agreement/iter_{i}.log",
+        PLAN.log("judge_agreement"),
     benchmark:
-        "results/{run}/benchmarks/judge_agreement/iter_{i}.tsv"
-    params:
-        paths=lambda wc: {method: judgment_files(wc.i, method) for method in MEMBER_JUDGES},
+        PLAN.benchmark("judge_agreement")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        paths=lambda wc: {judge: PLAN.judgment_files(int(wc.i), judge) for judge in PLAN.member_judges},
     script:
         "../workflow/scripts/judge_agreement.py"

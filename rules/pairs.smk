@@ -8,25 +8,25 @@ localrules:
 
 rule pairs:
     input:
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
-        generations=lambda wc: generation_files(wc.i),
-        ratings=f"results/{{run}}/iter_{{i}}/ratings/{SCHEME}.json",
+        matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
+        generations=lambda wc: PLAN.generation_files(int(wc.i)),
+        ratings=PLAN.pattern("ratings", scheme=PLAN.scheme),
     output:
-        pairs=expand("results/{{run}}/iter_{{i}}/pairs/{model}.parquet", model=MODELS),
-        stats="results/{run}/iter_{i}/pairs/stats.json",
+        pairs=[PLAN.pattern("pairs", model=m) for m in MODELS],
+        stats=PLAN.pattern("pair_stats"),
     log:
-        "results/{run}/logs/pairs/iter_{i}.log",
+        PLAN.log("pairs"),
     benchmark:
-        "results/{run}/benchmarks/pairs/iter_{i}.tsv"
+        PLAN.benchmark("pairs")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         models=MODELS,
         pairs=config["pairs"],
         evaluator=EVALUATOR,
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/pairs.py"

@@ -13,54 +13,65 @@ rule rate:
     input:
         unpack(previous_ratings),
         unpack(previous_audit),
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
+        matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
     output:
-        "results/{run}/iter_{i}/ratings/{scheme}.json",
+        PLAN.pattern("ratings"),
     log:
-        "results/{run}/logs/rate/iter_{i}/{scheme}.log",
+        PLAN.log("rate"),
     benchmark:
-        "results/{run}/benchmarks/rate/iter_{i}/{scheme}.tsv"
+        PLAN.benchmark("rate")
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         params=lambda wc: config["rating"][wc.scheme],
         weighting=config["rating"]["judge_weighting"],
         models=MODELS,
         seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/rate.py"
 
 
+# Offline re-judging: the ratings any judge's verdicts give, beside the signal's, from its judgments on disk (the
+# input functions read the judge from the wildcard).
+use rule rate as rate_by_judge with:
+    output:
+        PLAN.pattern("ratings_by_judge"),
+    log:
+        PLAN.log("rate_by_judge"),
+    benchmark:
+        PLAN.benchmark("rate_by_judge")
+
+
 rule compare_schemes:
     input:
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
+        matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
     output:
-        json="results/{run}/iter_{i}/ratings/comparison.json",
+        json=PLAN.pattern("comparison"),
         png=report(
-            "results/{run}/iter_{i}/ratings/comparison.png",
+            PLAN.pattern("comparison_figure"),
             caption="../workflow/report/comparison.rst",
             category="Ratings",
             subcategory="scheme comparison",
             labels={"figure": "scheme comparison", "iteration": "{i}"},
         ),
     log:
-        "results/{run}/logs/compare_schemes/iter_{i}.log",
+        PLAN.log("compare_schemes"),
     benchmark:
-        "results/{run}/benchmarks/compare_schemes/iter_{i}.tsv"
+        PLAN.benchmark("compare_schemes")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         schemes={scheme: config["rating"][scheme] for scheme in RATING_SCHEMES},
         models=MODELS,
         seed=lambda wc: job_seed("compare_schemes", wc.i),
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/compare_schemes.py"
 
@@ -68,44 +79,19 @@ rule compare_schemes:
 # Ratings beside the held-out accuracy of the models that played each iteration, and their rank correlation.
 rule rating_trajectory:
     input:
-        ratings=lambda wc: [f"results/{RUN}/iter_{i}/ratings/{wc.scheme}.json" for i in range(ITERATIONS)],
-        evals=[f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS) for m in MODELS],
+        ratings=lambda wc: [PLAN.path("ratings", i=i, scheme=wc.scheme) for i in range(PLAN.iterations)],
+        evals=[PLAN.path("evaluation", i=i, model=m) for i in range(PLAN.iterations) for m in MODELS],
     output:
-        table="results/{run}/ratings/{scheme}.tsv",
-        health="results/{run}/ratings/{scheme}_health.tsv",
+        table=PLAN.pattern("trajectory"),
+        health=PLAN.pattern("health"),
     log:
-        "results/{run}/logs/rating_trajectory/{scheme}.log",
+        PLAN.log("rating_trajectory"),
+    benchmark:
+        PLAN.benchmark("rating_trajectory")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/rating_trajectory.py"
-
-
-# Offline re-judging: the ratings any judge's verdicts give, beside the signal's, from its judgments on disk.
-rule rate_by_judge:
-    input:
-        unpack(lambda wc: previous_ratings(wc, f"by_{wc.judge}/")),
-        unpack(previous_audit),
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, wc.judge),
-    output:
-        "results/{run}/iter_{i}/ratings/by_{judge}/{scheme}.json",
-    log:
-        "results/{run}/logs/rate/iter_{i}/by_{judge}/{scheme}.log",
-    benchmark:
-        "results/{run}/benchmarks/rate/iter_{i}/by_{judge}/{scheme}.tsv"
-    params:
-        params=lambda wc: config["rating"][wc.scheme],
-        weighting=config["rating"]["judge_weighting"],
-        models=MODELS,
-        seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
-    script:
-        "../workflow/scripts/rate.py"

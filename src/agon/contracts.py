@@ -1,9 +1,11 @@
-"""Data contracts: the columns and types of every table Agon writes, checked wherever a stage reads one.
+"""Data contracts: the columns and types of every table Agon writes, and the keys of the JSON documents that
+several stages read, checked wherever a stage reads one.
 
 One place defines them, so a stage that reads a file written by another (or by a user) fails with the file
-and the column named, instead of a KeyError deep inside a model job.
+and the column or key named, instead of a KeyError deep inside a model job.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agon.files import atomic_file
+from agon.files import atomic_file, read_json, write_json
 
 
 class ContractError(ValueError):
@@ -245,3 +247,75 @@ def write_table(frame: pd.DataFrame, path: str | Path, contract: Contract) -> No
         table = table.cast(pa.schema(fields))
     with atomic_file(path) as tmp:
         pq.write_table(table, tmp)
+
+
+@dataclass(frozen=True)
+class Document:
+    """The keys a JSON document must hold and the types their values may take (``None`` for null).
+
+    Extra keys are allowed, as extra columns are in a table; nested values are checked by their own readers.
+    """
+
+    name: str
+    keys: Mapping[str, tuple[type | None, ...]]
+
+    def check(self, document: Mapping, source: str) -> None:
+        """Raise ContractError naming ``source`` and the first missing or mistyped key."""
+        missing = [key for key in self.keys if key not in document]
+        if missing:
+            raise ContractError(f"{source}: {self.name} document lacks key(s) {missing}; it has {sorted(document)}")
+        for key, types in self.keys.items():
+            if not _is_a(document[key], types):
+                expected = " or ".join("null" if t is None else t.__name__ for t in types)
+                raise ContractError(
+                    f"{source}: key '{key}' of the {self.name} document is {type(document[key]).__name__}, "
+                    f"expected {expected}"
+                )
+
+
+def _is_a(value: object, types: tuple[type | None, ...]) -> bool:
+    if value is None:
+        return None in types
+    if isinstance(value, bool):  # JSON tells true from 1; Python's bool is an int
+        return bool in types
+    if isinstance(value, int) and float in types:  # JSON writes a whole float such as 0.0 as it likes
+        return True
+    return isinstance(value, tuple(t for t in types if t is not None))
+
+
+# One iteration's pairs/stats.json, written by every protocol (agon.pair_stats) and read by the report.
+PAIR_STATS = Document(
+    "pair_stats",
+    {
+        "protocol": (str,),
+        # What could each give one pair: tribe's duels, selfplay's (model, prompt)s, debate's speeches.
+        "candidates": (int,),
+        "pairs": (int,),
+        # Candidates without a pair, by the protocol's reasons (every reason, zero included).
+        "dropped": (dict,),
+        "pairs_by_chosen_model": (dict,),
+        "mean_margin": (float, None),
+        "margin_histogram": (dict,),
+        "mean_length_delta_chars": (float, None),
+        # Shares of the pairs, where the task's checker or the verifier knows which answers are correct.
+        "chosen_correct": (float, None),
+        "rejected_correct": (float, None),
+        "inverted": (float, None),
+        "both_wrong": (float, None),
+        # What only this protocol measures.
+        "extras": (dict,),
+    },
+)
+
+
+def read_document(path: str | Path, contract: Document) -> dict:
+    """Read a JSON document and check it against ``contract``; extra keys are kept."""
+    document = read_json(path)
+    contract.check(document, str(path))
+    return document
+
+
+def write_document(document: dict, path: str | Path, contract: Document) -> None:
+    """Check ``document`` against ``contract`` and write it atomically."""
+    contract.check(document, f"{path} (being written)")
+    write_json(document, path)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
+from agon.contracts import JUDGMENTS, MATCHES, PAIR_STATS, read_document, read_table, read_tables
 from agon.files import atomic_file, read_json
 from agon.ratings.verdicts import duel_verdicts
 
@@ -353,12 +353,15 @@ def write_training_plot(adapters: Sequence[tuple[int, str, str | Path]], out_png
 
 # --- pair statistics --------------------------------------------------------------------------------------------
 
-# Shares the pair stages write (protocol by protocol), drawn as lines when present.
+# Shares of the pair statistics document drawn as lines, where a checker knew which answers were correct.
 SHARES = {
     "chosen_correct": "chosen answer correct",
     "rejected_correct": "rejected answer correct",
     "inverted": "inverted (rejected correct, chosen wrong)",
     "both_wrong": "both answers wrong",
+}
+# Its protocol extras drawn beside them: the chosen and rejected sides' scores, whose difference is the margin.
+EXTRA_SHARES = {
     "mean_chosen_win_rate": "mean win rate of chosen",
     "mean_rejected_win_rate": "mean win rate of rejected",
     "mean_chosen_favour": "judge's favour after chosen speech",
@@ -367,32 +370,8 @@ SHARES = {
 
 
 def pair_counts(stats: dict) -> dict[str, float]:
-    """How many pairs an iteration made and, by reason, how many comparisons made none.
-
-    tribe writes ``dropped_*`` counts, debate ``no_pair`` counts and selfplay ``no_pair_share`` shares of its
-    ``prompts`` (turned into counts here).
-    """
-    counts = {"pairs": float(stats["pairs"])}
-    counts |= {f"no pair: {k.removeprefix('dropped_')}": float(v) for k, v in stats.items() if k.startswith("dropped_")}
-    counts |= {f"no pair: {k}": float(v) for k, v in (stats.get("no_pair") or {}).items()}
-    counts |= {
-        f"no pair: {k}": float(v) * stats.get("prompts", 0) for k, v in (stats.get("no_pair_share") or {}).items()
-    }
-    return counts
-
-
-def mean_margin(stats: dict) -> float | None:
-    """The iteration's mean pair margin: tribe's verdict margin (from its histogram's bin centres), selfplay's
-    win-rate margin, debate's gain in the judge's favour."""
-    if "mean_margin" in stats:
-        return stats["mean_margin"]
-    if "mean_gain" in stats:
-        return stats["mean_gain"]
-    histogram = stats.get("margin_histogram")
-    if histogram and sum(histogram["counts"]):
-        edges = np.asarray(histogram["edges"], dtype=float)
-        return float(np.average((edges[:-1] + edges[1:]) / 2, weights=histogram["counts"]))
-    return None
+    """How many pairs an iteration made and, by reason, how many candidates made none."""
+    return {"pairs": float(stats["pairs"])} | {f"no pair: {k}": float(v) for k, v in stats["dropped"].items()}
 
 
 def plot_pair_stats(stats: Sequence[dict], out_png: str | Path) -> None:
@@ -412,18 +391,20 @@ def plot_pair_stats(stats: Sequence[dict], out_png: str | Path) -> None:
         bottom += values
     ax_counts.set_title("pairs, and comparisons that made none", fontsize=10)
     ax_counts.legend(fontsize=7)
-    shown = [key for key in SHARES if any(s.get(key) is not None for s in stats)]
+    shares = [{**{k: s[k] for k in SHARES}, **{k: s["extras"].get(k) for k in EXTRA_SHARES}} for s in stats]
+    labels = SHARES | EXTRA_SHARES
+    shown = [key for key in labels if any(s[key] is not None for s in shares)]
     for key in shown:
-        values = [np.nan if s.get(key) is None else s[key] for s in stats]
-        ax_shares.plot(iterations, values, marker="o", label=SHARES[key])
+        values = [np.nan if s[key] is None else s[key] for s in shares]
+        ax_shares.plot(iterations, values, marker="o", label=labels[key])
     if shown:
         ax_shares.set_ylim(-0.02, 1.02)
         ax_shares.legend(fontsize=7)
     else:
         _no_data(ax_shares, "no shares in the pair statistics")
     ax_shares.set_title("what the pairs hold", fontsize=10)
-    margins = [mean_margin(s) for s in stats]
-    ax_margin.bar(iterations, [np.nan if m is None else m for m in margins], color="tab:purple")
+    margins = [np.nan if s["mean_margin"] is None else s["mean_margin"] for s in stats]
+    ax_margin.bar(iterations, margins, color="tab:purple")
     ax_margin.set_title("mean margin of the pairs", fontsize=10)
     for ax in (ax_counts, ax_shares, ax_margin):
         ax.set_xticks(iterations)
@@ -432,5 +413,5 @@ def plot_pair_stats(stats: Sequence[dict], out_png: str | Path) -> None:
 
 
 def write_pair_stats_plot(stats_paths: Sequence[str | Path], out_png: str | Path) -> None:
-    plot_pair_stats([read_json(p) for p in stats_paths], out_png)
+    plot_pair_stats([read_document(p, PAIR_STATS) for p in stats_paths], out_png)
     logger.info("plotted pair statistics of %d iterations", len(stats_paths))

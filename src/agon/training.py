@@ -31,7 +31,7 @@ from trl import DPOConfig, DPOTrainer
 from agon.contracts import PAIRS, read_table
 from agon.files import atomic_directory, write_json
 from agon.models import ModelSpec, check_model_dir, load_tokenizer, local_adapter, resolve_device
-from agon.sppo import PROB_COLUMNS, SPPOTrainer
+from agon.selfplay.sppo import PROB_COLUMNS, SPPOTrainer
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ with log_to(snakemake.log[0]):
         snakemake.input.matches,
         list(snakemake.input.get("generations", [])),
         snakemake.output.judgments,
-        snakemake.wildcards.external,
+        snakemake.wildcards.judge,
         snakemake.params.judge,
         device=snakemake.params.device,
         cache_dir=snakemake.params.cache,

@@ -1,5 +1,5 @@
 from agon.logs import log_to
-from agon.pairs import PairsConfig, make_pairs
+from agon.tribe import PairsConfig, make_pairs
 
 with log_to(snakemake.log[0]):
     make_pairs(

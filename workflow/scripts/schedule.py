@@ -1,5 +1,5 @@
 from agon.logs import log_to
-from agon.matchmaking import MatchmakingConfig, schedule_matches
+from agon.tribe import MatchmakingConfig, schedule_matches
 
 with log_to(snakemake.log[0]):
     schedule_matches(

@@ -16,11 +16,12 @@ distribution at a fraction of the cost), and all rounds are fitted at once as a 
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from agon.ratings.checks import require
 from agon.ratings.verdicts import model_codes, rated_duels
 
 logger = logging.getLogger(__name__)
@@ -51,22 +52,20 @@ class BradleyTerryConfig:
     accumulate: bool = False
 
     def __post_init__(self) -> None:
-        checks = {
-            "scale must be > 0": self.scale > 0,
-            "l2 must be >= 0": self.l2 >= 0,
-            "bootstrap_rounds must be 0 (no intervals) or >= 2": self.bootstrap_rounds == 0
-            or self.bootstrap_rounds >= 2,
-            "ci must be in (0, 1)": 0 < self.ci < 1,
-        }
-        failed = [message for message, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"rating.bradley_terry: {'; '.join(failed)}")
+        rounds = self.bootstrap_rounds
+        require(
+            "rating.bradley_terry",
+            {
+                "scale must be > 0": self.scale > 0,  # < 0 reverses the order, 0 puts every model at base
+                "l2 must be >= 0": self.l2 >= 0,  # < 0 makes the likelihood non-concave: Newton finds no maximum
+                # One round's spread is 0: a zero-width interval, reported as if it were certain.
+                "bootstrap_rounds must be 0 (no intervals) or >= 2": rounds == 0 or rounds >= 2,
+                "ci must be in (0, 1)": 0 < self.ci < 1,  # <= 0 gives an empty or inverted interval
+            },
+        )
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "BradleyTerryConfig":
-        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"rating.bradley_terry: unknown key(s) {unknown}")
         return cls(**cfg)
 
 

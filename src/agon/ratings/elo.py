@@ -5,11 +5,12 @@ choice: the matches' own order, or a seeded shuffle.
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from agon.ratings.checks import require
 from agon.ratings.verdicts import rated_duels
 
 ORDERS = ("match", "shuffled")
@@ -24,16 +25,17 @@ class EloConfig:
     order: str = "match"
 
     def __post_init__(self) -> None:
-        if self.k <= 0:
-            raise ValueError(f"rating.elo.k: must be > 0, got {self.k}")
-        if self.order not in ORDERS:
-            raise ValueError(f"rating.elo.order: unknown order {self.order!r}; expected one of {ORDERS}")
+        require(
+            "rating.elo",
+            {
+                f"k must be > 0, got {self.k}": self.k > 0,  # <= 0 freezes or reverses every update
+                # fit_elo shuffles on "shuffled" only: a misspelt order would silently replay in match order.
+                f"order must be one of {list(ORDERS)}, got {self.order!r}": self.order in ORDERS,
+            },
+        )
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "EloConfig":
-        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"rating.elo: unknown key(s) {unknown}")
         return cls(**cfg)
 
 

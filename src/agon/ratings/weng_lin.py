@@ -11,13 +11,14 @@ The document's ``rating`` is mu and its ``uncertainty`` sigma; the next iteratio
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 from openskill.models import BradleyTerryFull, PlackettLuce, ThurstoneMostellerFull
 
+from agon.ratings.checks import require
 from agon.ratings.verdicts import rated_duels
 
 # The Weng-Lin models that score a two-player game; the full-pairing ones rate every pair of a multi-team game.
@@ -44,23 +45,19 @@ class WengLinConfig:
     ci: float = 0.95
 
     def __post_init__(self) -> None:
-        checks = {
-            f"model must be one of {sorted(MODELS)}": self.model in MODELS,
-            "sigma must be > 0": self.sigma > 0,
-            "beta must be > 0": self.beta > 0,
-            "tau must be >= 0": self.tau >= 0,
-            f"order must be one of {list(ORDERS)}": self.order in ORDERS,
-            "ci must be in (0, 1)": 0 < self.ci < 1,
-        }
-        failed = [message for message, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"rating.weng_lin: {'; '.join(failed)}")
+        # An unknown model fails loudly in system(); openskill squares beta and tau, so their sign cannot matter.
+        require(
+            "rating.weng_lin",
+            {
+                "sigma must be > 0": self.sigma > 0,  # < 0 documents a model without duels with an inverted interval
+                # fit_weng_lin shuffles on "shuffled" only: a misspelt order would silently replay in match order.
+                f"order must be one of {list(ORDERS)}, got {self.order!r}": self.order in ORDERS,
+                "ci must be in (0, 1)": 0 < self.ci < 1,  # <= 0 gives an empty or inverted interval
+            },
+        )
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "WengLinConfig":
-        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"rating.weng_lin: unknown key(s) {unknown}")
         return cls(**cfg)
 
     def system(self) -> BradleyTerryFull | PlackettLuce | ThurstoneMostellerFull:

@@ -7,12 +7,13 @@ is fair only when every model meets a similar field; Bradley-Terry corrects for 
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
+from agon.ratings.checks import require
 from agon.ratings.verdicts import rated_duels
 
 
@@ -23,14 +24,11 @@ class WinRateConfig:
     accumulate: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 < self.ci < 1:
-            raise ValueError(f"rating.win_rate.ci: must be in (0, 1), got {self.ci}")
+        # <= 0 gives an empty or inverted interval.
+        require("rating.win_rate", {f"ci must be in (0, 1), got {self.ci}": 0 < self.ci < 1})
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "WinRateConfig":
-        unknown = sorted(set(cfg) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"rating.win_rate: unknown key(s) {unknown}")
         return cls(**cfg)
 
 

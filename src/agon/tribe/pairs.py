@@ -1,4 +1,4 @@
-"""Preference pairs from judged duels: the winner's answer is chosen, the loser's rejected.
+"""Tribe's preference pairs from judged duels: the winner's answer is chosen, the loser's rejected.
 
 The verdict of a duel is the reputation-weighted aggregate ``d`` of its judges (ratings.verdicts). A pair is
 made when ``|d|`` exceeds the margin; ties, duels without a valid verdict and identical answers make none.
@@ -11,12 +11,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, read_table, read_tables, write_table
-from agon.files import read_json, write_json
+from agon.contracts import (
+    GENERATIONS,
+    JUDGMENTS,
+    MATCHES,
+    PAIR_STATS,
+    PAIRS,
+    read_table,
+    read_tables,
+    write_document,
+    write_table,
+)
+from agon.files import read_json
+from agon.pair_stats import pair_stats_document
 from agon.ratings.verdicts import duel_verdicts
 from agon.tasks import checker
 
 TRAIN_ON = ("all", "own")
+# Why a duel gives no pair, checked in this order; "" when it gives one.
+DROP_REASONS = ("identical_answers", "no_verdict", "within_margin", "too_few_judges")
 
 
 @dataclass(frozen=True)
@@ -47,13 +60,20 @@ def duels_with_answers(verdicts: pd.DataFrame, matches: pd.DataFrame, answers: M
     return duels
 
 
+def drop_reasons(duels: pd.DataFrame, cfg: PairsConfig) -> pd.Series:
+    """Per duel, the first of ``DROP_REASONS`` that keeps it from giving a pair; "" when it gives one."""
+    d = duels["d"].astype(float)
+    reasons = np.select(
+        [duels["answer_a"] == duels["answer_b"], d.isna(), d.abs() <= cfg.margin, duels["n_judges"] < cfg.min_judges],
+        DROP_REASONS,
+        default="",
+    )
+    return pd.Series(reasons, index=duels.index, dtype=object)
+
+
 def build_pairs(duels: pd.DataFrame, cfg: PairsConfig) -> pd.DataFrame:
     """Every pair the iteration's duels give, in match order."""
-    decided = duels[
-        (duels["d"].abs() > cfg.margin)
-        & (duels["n_judges"] >= cfg.min_judges)
-        & (duels["answer_a"] != duels["answer_b"])
-    ]
+    decided = duels[drop_reasons(duels, cfg) == ""]
     a_wins = decided["d"] > 0
     return pd.DataFrame(
         {
@@ -77,35 +97,24 @@ def pairs_for_model(pairs: pd.DataFrame, model: str, cfg: PairsConfig) -> pd.Dat
 
 
 def pair_stats(duels: pd.DataFrame, pairs: pd.DataFrame, cfg: PairsConfig, evaluator: str | None) -> dict:
-    """What the pairs are made of: counts, margins, who wins, length bias, and correctness when checkable."""
-    identical = duels["answer_a"] == duels["answer_b"]
-    no_verdict = duels["d"].astype(float).isna()
-    counts, edges = np.histogram(pairs["margin"].to_numpy(dtype=float), bins=10, range=(0.0, 1.0))
-    stats: dict[str, object] = {
-        "duels": len(duels),
-        "pairs": len(pairs),
-        "dropped_identical_answers": int(identical.sum()),
-        "dropped_no_verdict": int((no_verdict & ~identical).sum()),
-        "dropped_within_margin": int(((duels["d"].abs() <= cfg.margin) & ~identical & ~no_verdict).sum()),
-        "dropped_too_few_judges": int(
-            ((duels["n_judges"] < cfg.min_judges) & (duels["d"].abs() > cfg.margin) & ~identical & ~no_verdict).sum()
-        ),
-        "margin": cfg.margin,
-        "margin_histogram": {"edges": edges.round(2).tolist(), "counts": counts.tolist()},
-        "chosen_model_share": (pairs["chosen_model"].value_counts(normalize=True).round(4).to_dict()),
-        "mean_length_delta_chars": (
-            float((pairs["chosen"].str.len() - pairs["rejected"].str.len()).mean()) if len(pairs) else None
-        ),
-    }
+    """The pair statistics document (agon.pair_stats) of the duels; ``evaluator`` checks the paired answers."""
+    chosen_ok = rejected_ok = None
     if evaluator is not None and len(pairs):
         is_correct = checker(evaluator)
         reference = duels.set_index("match_id").loc[pairs["match_id"], "reference"].to_numpy()
-        chosen_ok = np.array([is_correct(c, r) for c, r in zip(pairs["chosen"], reference, strict=True)])
-        rejected_ok = np.array([is_correct(c, r) for c, r in zip(pairs["rejected"], reference, strict=True)])
-        stats["chosen_correct"] = float(chosen_ok.mean())
-        stats["inverted"] = float((~chosen_ok & rejected_ok).mean())
-        stats["both_wrong"] = float((~chosen_ok & ~rejected_ok).mean())
-    return stats
+        chosen_ok = np.array([is_correct(c, r) for c, r in zip(pairs["chosen"], reference, strict=True)], dtype=bool)
+        rejected_ok = np.array(
+            [is_correct(c, r) for c, r in zip(pairs["rejected"], reference, strict=True)], dtype=bool
+        )
+    return pair_stats_document(
+        "tribe",
+        drop_reasons(duels, cfg),
+        DROP_REASONS,
+        pairs,
+        chosen_ok=chosen_ok,
+        rejected_ok=rejected_ok,
+        extras={"margin": cfg.margin},
+    )
 
 
 def make_pairs(
@@ -133,4 +142,4 @@ def make_pairs(
     pairs = build_pairs(duels, cfg)
     for model, path in out_paths.items():
         write_table(pairs_for_model(pairs, model, cfg), path, PAIRS)
-    write_json(pair_stats(duels, pairs, cfg, evaluator), stats_path)
+    write_document(pair_stats(duels, pairs, cfg, evaluator), stats_path, PAIR_STATS)

@@ -1,7 +1,7 @@
 """The ``agon`` command line: a run's status, ratings and scheme comparison, and what a config implies.
 
-Parsing and printing only; the answers come from ``agon.run_status``, ``agon.run_ratings`` and
-``agon.estimate``. docs/cli.md shows every command on a real run.
+Parsing and printing only; the answers come from ``agon.cli.status``, ``agon.cli.ratings`` and
+``agon.cli.estimate``. docs/cli.md shows every command on a real run.
 
 Exit codes: 0 done; 2 bad usage (argparse's own code), a run folder that is missing or is not one, a config that
 does not validate, or a scheme or iteration the run does not hold; 1 a file of the run that cannot be read.
@@ -17,11 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 import agon
-from agon.config import ConfigError, load_config
-from agon.estimate import Count, Estimate, estimate
-from agon.layout import ITERATION_DIR, RunLayout
-from agon.ratings import SCHEMES
-from agon.run_ratings import (
+from agon.cli.estimate import Count, Estimate, estimate
+from agon.cli.ratings import (
     RunDataError,
     comparison_iterations,
     comparison_metrics,
@@ -31,7 +28,11 @@ from agon.run_ratings import (
     read_comparison,
     signal_scheme,
 )
-from agon.run_status import RunPlan, StageStatus, infer_plan, looks_like_run, run_status
+from agon.cli.status import StageStatus, infer_plan, looks_like_run, run_status
+from agon.config import ConfigError, load_config
+from agon.layout import ITERATION_DIR, RunLayout
+from agon.plan import Plan
+from agon.ratings import SCHEMES
 
 # The schema beside the package in the repository it is installed from (pip install -e .), as the workflow reads it.
 SCHEMA = Path(agon.__file__).resolve().parents[2] / "config" / "schema.yaml"
@@ -73,13 +74,13 @@ def _config(path: str, schema: str | None) -> dict:
         raise UsageError(str(err)) from None
 
 
-def _plan(layout: RunLayout, args: argparse.Namespace) -> RunPlan:
+def _plan(layout: RunLayout, args: argparse.Namespace) -> Plan:
     if not args.config:
         return infer_plan(layout)
     config = _config(args.config, args.schema)
     if config["run"] != layout.root.name:
         sys.stderr.write(f"agon: warning: {args.config} is run {config['run']!r}, the folder is {layout.root.name!r}\n")
-    return RunPlan.from_config(config)
+    return Plan.from_config(config, root=layout.root)
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def _state_cell(status: StageStatus) -> str:
     return f"partial {status.present}/{status.expected}" if status.state == "partial" else status.state
 
 
-def _status_text(path: str, layout: RunLayout, plan: RunPlan, statuses: list[StageStatus], inferred: bool) -> str:
+def _status_text(path: str, layout: RunLayout, plan: Plan, statuses: list[StageStatus], inferred: bool) -> str:
     source = "inferred from its files (pass --config for the plan of the run's config)" if inferred else "from --config"
     lines = [
         f"{path}: protocol {plan.protocol}, {_plural(len(plan.models), 'model')} "
@@ -235,7 +236,7 @@ def _signal(layout: RunLayout, args: argparse.Namespace) -> str | None:
 
 
 def _selfplay_hint(layout: RunLayout) -> str:
-    if any(layout.selfplay_summary(i).is_file() for i in layout.iterations()):
+    if any(layout.file("selfplay_summary", i=i).is_file() for i in layout.iterations()):
         return "; a selfplay run rates no scheme: its win rates are in iter_<i>/ratings/selfplay.json"
     return ""
 

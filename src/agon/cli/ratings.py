@@ -31,7 +31,7 @@ def _document(path: Path, keys: tuple[str, ...], kind: str) -> dict:
 
 def documented_schemes(layout: RunLayout) -> dict[str, list[int]]:
     """Scheme -> the iterations that hold its ratings document, for the schemes with at least one."""
-    found = {s: [i for i in layout.iterations() if layout.ratings(i, s).is_file()] for s in SCHEMES}
+    found = {s: [i for i in layout.iterations() if layout.file("ratings", i=i, scheme=s).is_file()] for s in SCHEMES}
     return {scheme: iterations for scheme, iterations in found.items() if iterations}
 
 
@@ -44,7 +44,7 @@ def signal_scheme(layout: RunLayout) -> str | None:
     found = documented_schemes(layout)
     if len(found) <= 1:
         return next(iter(found), None)
-    return max(found, key=lambda s: (layout.trajectory(s).is_file(), len(found[s]), -SCHEMES.index(s)))
+    return max(found, key=lambda s: (layout.file("trajectory", scheme=s).is_file(), len(found[s]), -SCHEMES.index(s)))
 
 
 def _iterations_text(iterations: list[int]) -> str:
@@ -54,9 +54,10 @@ def _iterations_text(iterations: list[int]) -> str:
 def _not_rated(layout: RunLayout, scheme: str) -> RunDataError:
     found = documented_schemes(layout)
     last = max((i for iterations in found.values() for i in iterations), default=0)
+    target = layout.file("ratings", i=last, scheme=scheme)
     return RunDataError(
         f"{layout.root}: no {scheme} ratings in any iteration; schemes rated: {', '.join(found) or 'none'} "
-        f"(rate one from the judgments on disk: snakemake [your options] {layout.ratings(last, scheme)})"
+        f"(rate one from the judgments on disk: snakemake [your options] {target})"
     )
 
 
@@ -71,7 +72,7 @@ def last_rated_iteration(layout: RunLayout, scheme: str) -> int:
 def ratings_table(layout: RunLayout, scheme: str, iteration: int) -> pd.DataFrame:
     """The models of ``iteration`` under ``scheme``, best first: rating, uncertainty, interval (where the scheme
     has one), duels played, and the held-out greedy accuracy of the models that played the iteration."""
-    path = layout.ratings(iteration, scheme)
+    path = layout.file("ratings", i=iteration, scheme=scheme)
     if not path.is_file():
         found = documented_schemes(layout)
         if scheme not in found:
@@ -80,7 +81,7 @@ def ratings_table(layout: RunLayout, scheme: str, iteration: int) -> pd.DataFram
     document = _document(path, ("models",), "ratings document")
     rows = []
     for model, entry in document["models"].items():
-        evaluation = layout.evaluation(iteration, model)
+        evaluation = layout.file("evaluation", i=iteration, model=model)
         accuracy = read_json(evaluation).get("greedy_accuracy") if evaluation.is_file() else None
         rows.append(
             {
@@ -98,11 +99,11 @@ def ratings_table(layout: RunLayout, scheme: str, iteration: int) -> pd.DataFram
 
 
 def comparison_iterations(layout: RunLayout) -> list[int]:
-    return [i for i in layout.iterations() if layout.comparison(i).is_file()]
+    return [i for i in layout.iterations() if layout.file("comparison", i=i).is_file()]
 
 
 def read_comparison(layout: RunLayout, iteration: int) -> dict:
-    path = layout.comparison(iteration)
+    path = layout.file("comparison", i=iteration)
     if not path.is_file():
         found = comparison_iterations(layout)
         raise RunDataError(f"{path}: not found; iterations with a comparison: {_iterations_text(found)}")

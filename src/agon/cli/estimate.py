@@ -18,11 +18,13 @@ The model work is counted exactly where the config fixes it and bounded where th
   most chosen plus rejected at ``training.max_length`` tokens, every epoch; the pairs kept depend on the verdicts.
 """
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import ceil, comb
 
-from agon.config import MEMBER_METHODS, is_embedded
+from agon.config import MEMBER_METHODS
+from agon.plan import LOGS, Plan
 
 # Rows a judge writes per duel it judges, by method: both orders, or one verdict.
 TWO_ORDERS = {"logprob", "pairwise", "api"}
@@ -82,92 +84,35 @@ class Estimate:
         }
 
 
-def _groups(config: dict) -> int:
-    """Generation jobs per shard: one per member with hf, one per distinct base model with vllm (engine_groups)."""
-    models = config["models"]
-    if config["generation"]["backend"] != "vllm":
-        return len(models)
-    # Embedded members each have their own weights; others share an engine when base, template and code match.
-    return len(
-        {
-            (name if is_embedded(m) else m["base"], m["chat_template"], m["trust_remote_code"])
-            for name, m in models.items()
-        }
-    )
-
-
 def estimate(config: dict) -> Estimate:
     """The jobs and model work of a validated config (``agon.config.load_config``)."""
-    iterations = config["iterations"]
+    plan = Plan.from_config(config)
     return Estimate(
-        protocol=config["protocol"],
-        models=len(config["models"]),
-        iterations=iterations,
+        protocol=plan.protocol,
+        models=len(plan.models),
+        iterations=plan.iterations,
         prompts_per_iteration=config["task"]["prompts_per_iteration"],
-        jobs=tuple(c for c in _jobs(config) if c.total),
+        jobs=_jobs(plan),
         work=tuple(w for w in _work(config) if w.total),
     )
 
 
-def _jobs(config: dict) -> Iterator[Count]:
-    protocol, n = config["protocol"], config["iterations"]
-    models = config["models"]
-    m = len(models)
-    embedded = sum(is_embedded(member) for member in models.values())
-    judging = config["judging"]
-    entries = judging["judges"]
-    member_entries = sum(e in MEMBER_METHODS for e in entries)
-    external = sum(e in judging["external"] for e in entries)
-    shards, judge_shards = config["generation"]["shards"], judging["shards"]
-
-    def each(jobs: int, first: int | None = None) -> tuple[int, ...]:
-        return tuple(first if (i == 0 and first is not None) else jobs for i in range(n))
-
-    yield Count("task_splits", 1, each(0))
-    yield Count("tokenizer", int(embedded > 0), each(0))
-    yield Count("embedded_member", embedded, each(0))
-    yield Count("iteration_prompts", 0, each(1))
-    matches_rule = {"tribe": "schedule", "selfplay": "selfplay_matches", "debate": "debate_matches"}[protocol]
-    yield Count(matches_rule, 0, each(1))
-    if protocol == "debate":
-        debate = config["debate"]
-        turns = 2 * debate["rounds"] if debate["format"] == "sequential" else debate["rounds"]
-        yield Count("debate_turn", 0, each(turns * m))
-        yield Count("debate_transcript", 0, each(1))
-    else:
-        yield Count("duel_prompts", 0, each(m))
-        yield Count("generate_shard", 0, each(_groups(config) * shards))
-        yield Count("gather_generations", 0, each(m))
-        if protocol == "selfplay":
-            yield Count("selfplay_previous_policy", 0, each(m, first=0))
-    yield Count("judge_by_member", 0, each(member_entries * m * judge_shards))
-    yield Count("gather_member_judgments", 0, each(member_entries * m))
-    yield Count("judge_by_verifier", 0, each(int("verifier" in entries)))
-    yield Count("judge_by_external", 0, each(external * judge_shards))
-    yield Count("gather_external_judgments", 0, each(external))
-    yield Count("judge_audit", 0, each(1))
-    yield Count("judge_agreement", 0, each(int("verifier" in entries and member_entries > 0)))
-    if protocol == "selfplay":
-        yield Count("selfplay_win_rates", 0, each(1))
-        yield Count("selfplay_pairs", 0, each(1))
-    else:
-        yield Count("rate", 0, each(1))
-        yield Count("compare_schemes", 0, each(1))
-        if protocol == "debate":
-            yield Count("debate_outcomes", 0, each(1))
-            yield Count("debate_pairs", 0, each(1))
+def _jobs(plan: Plan) -> tuple[Count, ...]:
+    """The plan's jobs per rule, in the order of a run: once (the run's own and the final evaluation's) and per
+    iteration; with the default target's own job, ``all``."""
+    once: Counter[str] = Counter()
+    per_iteration: dict[str, list[int]] = {}
+    for job in plan.jobs():
+        counts = per_iteration.setdefault(job.rule, [0] * plan.iterations)
+        if job.iteration is None or job.iteration >= plan.iterations:
+            once[job.rule] += 1
         else:
-            yield Count("pairs", 0, each(1))
-        yield Count("rating_trajectory", int(n > 0), each(0))
-    yield Count("train", 0, each(m))
-    # Iterations 0..N-1 evaluate the models they play with; iter_N evaluates the final ones.
-    yield Count("evaluate", m, each(m))
-    # The figures of `snakemake --report` (rules/report.smk), built once from the run's files.
-    yield Count("report_accuracy", 1, each(0))
-    for figure in ("report_win_rates", "report_training", "report_pairs"):
-        yield Count(figure, int(n > 0), each(0))
-    yield Count("report_ratings", int(n > 0 and protocol != "selfplay"), each(0))
-    yield Count("all", 1, each(0))
+            counts[job.iteration] += 1
+    rules = sorted(per_iteration, key=list(LOGS).index)
+    return (
+        *(Count(rule, once[rule], tuple(per_iteration[rule])) for rule in rules),
+        Count("all", 1, (0,) * plan.iterations),
+    )
 
 
 def _duels(config: dict, i: int) -> int:

@@ -23,54 +23,17 @@ given: the run folder keeps no copy of it. Without one it is inferred from the f
 cannot see what has not begun: iterations not yet started, a judge whose first verdicts are not yet written.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agon.config import MEMBER_METHODS, is_embedded
-from agon.layout import SPLITS, RunLayout
-from agon.run_ratings import documented_schemes, signal_scheme
+from agon.cli.ratings import documented_schemes, signal_scheme
+from agon.config import MEMBER_METHODS
+from agon.layout import RunLayout
+from agon.plan import Plan
 
 TRACEBACK = "Traceback (most recent call last):"
 # Only the end of a log can say how its job ended; long training logs need not be read whole.
 LOG_TAIL_BYTES = 64_000
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """What a run builds, as the workflow derives it from the config (rules/common.smk)."""
-
-    protocol: str
-    models: tuple[str, ...]
-    embedded: tuple[str, ...]
-    iterations: int
-    # (entry of judging.judges, judge name): the members for peer and logprob, else the entry itself.
-    judges: tuple[tuple[str, str], ...]
-    # The signal scheme of tribe and debate; selfplay rates no scheme.
-    scheme: str | None
-    # Debate: turns per debate.
-    turns: int = 0
-    # judgments/agreement.json: written when the verifier and a member judge both run.
-    agreement: bool = False
-    # How each part was inferred from the files, when no config was given; empty for a config's plan.
-    notes: tuple[str, ...] = ()
-
-    @classmethod
-    def from_config(cls, config: dict) -> "RunPlan":
-        """The plan of a validated config (``agon.config.load_config``)."""
-        models = tuple(config["models"])
-        entries = config["judging"]["judges"]
-        debate = config["debate"]
-        return cls(
-            protocol=config["protocol"],
-            models=models,
-            embedded=tuple(m for m in models if is_embedded(config["models"][m])),
-            iterations=config["iterations"],
-            judges=tuple((e, j) for e in entries for j in (models if e in MEMBER_METHODS else (e,))),
-            scheme=None if config["protocol"] == "selfplay" else config["rating"]["scheme"],
-            turns=2 * debate["rounds"] if debate["format"] == "sequential" else debate["rounds"],
-            agreement="verifier" in entries and any(e in MEMBER_METHODS for e in entries),
-        )
 
 
 def _parquet_models(path: Path) -> set[str]:
@@ -98,16 +61,16 @@ def _infer_protocol(layout: RunLayout, iterations: list[int]) -> str | None:
         if (logs / rule).is_dir():
             return protocol
     for i in iterations:
-        if layout.transcripts(i).exists() or (layout.iteration(i) / "debate").is_dir():
+        if layout.file("transcripts", i=i).exists() or (layout.iteration(i) / "debate").is_dir():
             return "debate"
-        if layout.selfplay_summary(i).exists() or (layout.generations_dir(i) / "previous").is_dir():
+        if layout.file("selfplay_summary", i=i).exists() or (layout.iteration(i) / "generations" / "previous").is_dir():
             return "selfplay"
-        if layout.matches(i).exists():
+        if layout.file("matches", i=i).exists():
             return "tribe"
     return None
 
 
-def infer_plan(layout: RunLayout) -> RunPlan:
+def infer_plan(layout: RunLayout) -> Plan:
     """The plan a run's files show, for a run whose config is not at hand (see the module doc for its limits)."""
     notes = []
     found = layout.iterations()
@@ -119,15 +82,14 @@ def infer_plan(layout: RunLayout) -> RunPlan:
     if protocol is None:
         protocol = "tribe"
         notes.append("protocol: tribe, assumed (no iteration has begun)")
-    models: set[str] = _names(layout.members) | _names(layout.root / "logs" / "embedded_member", ".log")
+    models: set[str] = _names(layout.root / "models") | _names(layout.root / "logs" / "embedded_member", ".log")
     embedded = set(models)
     for i in found:
-        models |= _parquet_models(layout.matches(i)) | _names(layout.iteration(i) / "eval", ".json")
-        models |= _names(layout.iteration(i) / "adapters") | _names(layout.generations_dir(i), ".parquet")
-    entries = sorted({e for i in found for e in layout.judge_entries(i)})
-    if begun and not entries:
+        models |= _parquet_models(layout.file("matches", i=i)) | _names(layout.iteration(i) / "eval", ".json")
+        models |= _names(layout.iteration(i) / "adapters") | _names(layout.iteration(i) / "generations", ".parquet")
+    judges = sorted({j for i in found for j in layout.judges(i)})
+    if begun and not judges:
         notes.append("judges: none found yet")
-    judges = tuple((e, j) for e in entries for j in (sorted(models) if e in MEMBER_METHODS else (e,)))
     scheme = None
     if protocol != "selfplay":
         scheme = signal_scheme(layout)
@@ -138,22 +100,24 @@ def infer_plan(layout: RunLayout) -> RunPlan:
             rated = ", ".join(others)
             notes.append(f"signal scheme: {scheme} (also rated: {rated}), the one with a trajectory or most iterations")
     turn_folders = {t for i in found for t in _names(layout.iteration(i) / "debate") if t.startswith("turn_")}
-    return RunPlan(
+    return Plan(
+        run=layout.root.name,
         protocol=protocol,
         models=tuple(sorted(models)),
         embedded=tuple(sorted(embedded)),
         iterations=iterations,
-        judges=judges,
+        judges=tuple(judges),
         scheme=scheme,
+        external=tuple(j for j in judges if j not in MEMBER_METHODS and j != "verifier"),
         turns=len(turn_folders),
-        agreement=any(layout.agreement(i).exists() for i in found),
         notes=tuple(notes),
+        root=str(layout.root),
     )
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a run: the files the workflow builds for it and the log folders of its jobs."""
+    """One stage of a run: the files its jobs write (shards Snakemake deletes left out) and their log folders."""
 
     name: str
     iteration: int | None  # None: the run as a whole
@@ -161,57 +125,20 @@ class Stage:
     log_folders: tuple[str, ...]
 
 
-def stages(layout: RunLayout, plan: RunPlan) -> list[Stage]:
-    """Every stage the plan builds: bootstrap; per iteration matches, generations (debate: speeches), judgments,
-    ratings, pairs, adapters; eval of iterations 0..N; the rating trajectory and the report's figures."""
-    return list(_stages(layout, plan))
-
-
-def _stages(layout: RunLayout, plan: RunPlan) -> Iterator[Stage]:
-    models = plan.models
-    bootstrap = [layout.split(s) for s in SPLITS]
-    if plan.embedded:
-        bootstrap += [layout.tokenizer, *(layout.member(m) for m in plan.embedded)]
-    yield Stage("bootstrap", None, tuple(bootstrap), ("task_splits", "tokenizer", "embedded_member"))
-    matches_rule = {"tribe": "schedule", "selfplay": "selfplay_matches", "debate": "debate_matches"}[plan.protocol]
-    for i in range(plan.iterations):
-        yield Stage("matches", i, (layout.prompts(i), layout.matches(i)), ("iteration_prompts", matches_rule))
-        if plan.protocol == "debate":
-            turns = [layout.debate_turn(i, t, m) for t in range(plan.turns) for m in models]
-            outputs = (*turns, layout.transcripts(i), layout.debate_duels(i))
-            yield Stage("speeches", i, outputs, ("debate_turn", "debate_transcript"))
-        else:
-            outputs = [layout.generations(i, m) for m in models]
-            if plan.protocol == "selfplay" and i > 0:
-                outputs += [layout.previous_generations(i, m) for m in models]
-            folders = ("duel_prompts", "generate", "gather_generations", "selfplay_previous_policy")
-            yield Stage("generations", i, tuple(outputs), folders)
-        judgments = [layout.judgments(i, e, j) for e, j in plan.judges]
-        if plan.protocol == "debate":
-            judgments += [layout.branch_judgments(i, e, j) for e, j in plan.judges]
-        judgments += [layout.audit(i), *([layout.agreement(i)] if plan.agreement else [])]
-        folders = ("judge", "gather_judgments", "judge_audit", "judge_agreement")
-        yield Stage("judgments", i, tuple(judgments), folders)
-        if plan.protocol == "selfplay":
-            ratings = (layout.win_rates(i), layout.selfplay_summary(i))
-        else:
-            ratings = (layout.ratings(i, plan.scheme), layout.comparison(i))
-            ratings += (layout.debate_outcomes(i),) if plan.protocol == "debate" else ()
-        yield Stage("ratings", i, ratings, ("rate", "compare_schemes", "selfplay_win_rates", "debate_outcomes"))
-        pairs = (*(layout.pairs(i, m) for m in models), layout.pair_stats(i))
-        yield Stage("pairs", i, pairs, ("pairs", "selfplay_pairs", "debate_pairs"))
-        yield Stage("adapters", i, tuple(layout.adapter(i, m) for m in models), ("train",))
-    for i in range(plan.iterations + 1):
-        yield Stage("eval", i, tuple(layout.evaluation(i, m) for m in models), ("evaluate",))
-    if plan.iterations and plan.protocol != "selfplay":
-        trajectory = (layout.trajectory(plan.scheme), layout.health(plan.scheme))
-        yield Stage("trajectory", None, trajectory, ("rating_trajectory",))
-    figures = ["accuracy"]
-    if plan.iterations:
-        figures += ["win_rates", "training", "pairs"]
-    if plan.iterations and plan.protocol != "selfplay":
-        figures.append(f"ratings_{plan.scheme}")
-    yield Stage("report", None, tuple(layout.report_figure(f) for f in figures), ("report",))
+def stages(layout: RunLayout, plan: Plan) -> list[Stage]:
+    """The plan's jobs grouped into stages, in the order of a run: bootstrap; per iteration matches, generations
+    (debate: speeches), judgments, ratings, pairs, adapters; eval of iterations 0..N; the rating trajectory and the
+    report's figures."""
+    outputs: dict[tuple[str, int | None], list[Path]] = {}
+    folders: dict[tuple[str, int | None], list[str]] = {}
+    for job in plan.jobs():
+        key = (job.stage, job.iteration)
+        if not job.temporary:
+            outputs.setdefault(key, []).extend(layout.root / out for out in job.outputs)
+        folder = job.log.split("/")[0]
+        if folder not in folders.setdefault(key, []):
+            folders[key].append(folder)
+    return [Stage(name, i, tuple(outputs.get((name, i), ())), tuple(folders[(name, i)])) for name, i in folders]
 
 
 @dataclass(frozen=True)
@@ -271,7 +198,7 @@ def stage_status(layout: RunLayout, stage: Stage) -> StageStatus:
     return StageStatus(stage.name, stage.iteration, state, present, len(stage.outputs), missing, failures)
 
 
-def run_status(layout: RunLayout, plan: RunPlan) -> list[StageStatus]:
+def run_status(layout: RunLayout, plan: Plan) -> list[StageStatus]:
     """The status of every stage the plan builds, in the order of ``stages``."""
     return [stage_status(layout, stage) for stage in stages(layout, plan)]
 

