@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    # DPO + NLL on the chosen answer: plain DPO made the tiny model worse every iteration (likelihood
-    # displacement), DPO+NLL lifted it 72 -> 90.5% over three iterations (notes/stack).
+    # DPO + NLL on the chosen answer: in an early run on the embedded task plain DPO made the tiny model worse
+    # every iteration (likelihood displacement), and DPO+NLL lifted it 72 -> 90.5% over three iterations.
     loss_type: tuple[str, ...] = ("sigmoid", "sft")
     loss_weights: tuple[float, ...] | None = (1.0, 1.0)
     beta: float = 0.1

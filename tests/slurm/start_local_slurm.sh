@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start_local_slurm.sh: a one-node SLURM cluster on this Debian machine, for Agon's SLURM test and for trying
-# profiles/slurm without a real cluster. Adapted from the probe in ../shared/notes/slurm (written for Agon).
+# profiles/slurm without a real cluster (docs/slurm.md).
 #
 # No systemd needed: the daemons start directly and are tracked by their pid files. Idempotent: installs only
 # missing packages (apt-get), rewrites configs only when they change, restarts daemons only when a config changed

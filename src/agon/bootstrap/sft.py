@@ -1,8 +1,8 @@
 """Supervised fine-tuning of one embedded member with TRL's SFTTrainer (loss on the answer tokens only).
 
 Each member gets its own seed (initialisation and data order) and its own bootstrap resample of the train
-split, so members trained independently make different mistakes: checkpoints of one run share them, which
-defeats peer judging (notes/tribe/CONSENSUS.md).
+split, so members trained independently make different mistakes: checkpoints of one run share them, and
+peers that share a duellist's mistakes back its wrong answers.
 
 Training stops when greedy accuracy on validation prompts (held apart from the SFT data) reaches a target.
 On this task learning is a steep jump whose timing depends on the seed: with a fixed 260-280 step budget,

@@ -130,7 +130,7 @@ def _duels(config: dict, i: int) -> int:
     raise ValueError(f"protocol: unknown protocol {config['protocol']!r}")
 
 
-def _judges_per_duel(config: dict) -> int:
+def _jurors_per_duel(config: dict) -> int:
     """Members outside a duel: two members fight in a tribe or debate duel, one policy in a selfplay comparison."""
     m = len(config["models"])
     return m - 1 if config["protocol"] == "selfplay" else m - 2
@@ -155,22 +155,22 @@ def _work(config: dict) -> Iterator[Work]:
             speeches = each(lambda i: prompts * 2 * config["debate"]["rounds"] * 2)
             yield Work("debate speeches", 0, speeches, generation["max_new_tokens"])
     yield Work("duels", 0, each(lambda i: _duels(config, i)))
-    for entry in judging["judges"]:
-        if entry in MEMBER_METHODS:
-            judged = _judges_per_duel(config)
+    for judge in judging["judges"]:
+        if judge in MEMBER_METHODS:
+            jurors = _jurors_per_duel(config)
             mode = judging["peer_mode"]
-            name = f"{entry} ({mode})" if entry == "peer" else entry
-            orders = 2 if entry == "logprob" or mode == "score" else 1
-            tokens = judging["max_new_tokens"] if entry == "peer" and mode in ("score", "reference") else 0
-        elif entry == "verifier":
-            judged, name, orders, tokens = 1, "verifier", 1, 0
+            name = f"{judge} ({mode})" if judge == "peer" else judge
+            orders = 2 if judge == "logprob" or mode == "score" else 1
+            tokens = judging["max_new_tokens"] if judge == "peer" and mode in ("score", "reference") else 0
+        elif judge == "verifier":
+            jurors, name, orders, tokens = 1, "verifier", 1, 0
         else:
-            external = judging["external"][entry]
+            external = judging["external"][judge]
             method = external["method"]
-            judged, name = 1, f"{entry} ({method})"
+            jurors, name = 1, f"{judge} ({method})"
             orders = 2 if method in TWO_ORDERS else 1
-            tokens = _api_max_tokens(entry, external) if method == "api" else 0
-        verdicts = each(lambda i, judged=judged, orders=orders: _duels(config, i) * judged * orders)
+            tokens = _api_max_tokens(judge, external) if method == "api" else 0
+        verdicts = each(lambda i, jurors=jurors, orders=orders: _duels(config, i) * jurors * orders)
         yield Work(f"verdicts: {name}", 0, verdicts, tokens)
     evaluated = m * config["task"]["heldout_size"] * (1 + evaluation["samples_per_prompt"])
     yield Work("evaluation answers", evaluated, each(lambda i: evaluated), evaluation["max_new_tokens"])

@@ -39,7 +39,8 @@ def signal_scheme(layout: RunLayout) -> str | None:
     """The scheme that drives the run, as its files show it: the only one rated, else the one with a trajectory
     table (the workflow builds the signal's), else the one rated in most iterations; None before any rating.
 
-    Other schemes are rated on demand only (README.md), so a run usually holds one; ties go to SCHEMES' order.
+    Other schemes are rated on demand only (docs/architecture.md), so a run usually holds one; ties go to SCHEMES'
+    order.
     """
     found = documented_schemes(layout)
     if len(found) <= 1:

@@ -1,6 +1,6 @@
 """How far to trust a judge: its verdicts against the verifier's on the same duels.
 
-Reported, never used for training: the verifier only measures. The split that matters (notes/tribe): on duels
+Reported, never used for training: the verifier only measures. The split that matters (docs/ablation.md): on duels
 with exactly one correct answer peers mostly agree with the verifier; on duels with two different wrong answers
 the right verdict is "neither", and a judge that still picks a winner makes a pair with a wrong chosen answer.
 """

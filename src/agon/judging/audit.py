@@ -1,7 +1,7 @@
 """The judge audit: how far each judge of an iteration can be trusted, and how it fails when it cannot.
 
-Ratings and preference pairs inherit every bias of the judges, so each iteration reports per judge (key
-``"method/judge"``) and per method (key ``"method/*"``, all its judges pooled):
+Ratings and preference pairs inherit every bias of the judges, so each iteration reports per juror (key
+``"method/juror"``) and per method (key ``"method/*"``, all its jurors pooled):
 
 - ``judgments``, ``duels`` (judge-duel pairs with any row) and ``parse_failure_rate``: the share of rows whose
   ``valid`` is not True. Only valid rows with a preference count anywhere else.

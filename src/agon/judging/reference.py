@@ -1,6 +1,6 @@
 """Reference-guided peer judging: the judge solves the prompt itself, greedily, and backs the answer that matches.
 
-Why this mode exists (issue 4, notes/tribe): a judge that scores answers by its own likelihood must pick a
+Why this mode exists (issue 4, docs/ablation.md): a judge that scores answers by its own likelihood must pick a
 winner even when both answers are wrong, so a third of its pairs taught a wrong answer. A judge that first
 answers can say "neither": it prefers A (+1) when only A matches its own answer, B (-1) when only B does,
 and 0 when neither or both do. With `pairs.margin` near 1 a pair needs every judge outside the duel to back
