@@ -1,7 +1,8 @@
 import re
 from pathlib import Path
 
-from agon.config import MEMBER_METHODS, check_config_files, load_schema, validate_config
+from agon.config import check_config_files, load_schema, validate_config
+from agon.names import MEMBER_METHODS
 from agon.plan import SPLITS, Plan
 from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed

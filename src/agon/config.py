@@ -6,23 +6,15 @@ between keys.
 """
 
 import difflib
-import re
 from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-EMBEDDED = "embedded"
-# Judges drawn from the population (one job per member).
-MEMBER_METHODS = ("peer", "logprob")
-# Names that become folder and file names under results/ (the schema's patterns, matched whole: the schema's `$`
-# also matches before a final newline, so "ada\n" would pass it). No separator, no leading dot: no name escapes.
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+from agon.config_checks import cross_key_problems
 
 
 class ConfigError(ValueError):
@@ -168,7 +160,6 @@ def validate_config(config: dict, schema: dict) -> dict:
     written, so a config whose keys are merely reordered would re-run finished jobs; in canonical order (sorted,
     except the population, whose order is the members' order) it cannot.
     """
-    from agon.config_checks import cross_key_problems  # here, not above: it imports this module's names
 
     problems = list(_errors(config, schema))
     if not problems:
@@ -190,23 +181,8 @@ def _sorted_keys(node: object) -> object:
     return node
 
 
-def credentials_in_url(url: str) -> str | None:
-    """What in ``url`` looks like a credential (a user or password, a query string), or None. Keys come from the
-    environment only: a URL is written to logs, caches and job parameters."""
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        return "a user name or password (user:password@host)"
-    if parts.query:
-        return "a query string (?...), where keys and tokens hide"
-    return None
-
-
 def load_config(path: str | Path, schema_path: str | Path) -> dict:
     return validate_config(load_config_file(path), load_schema(schema_path))
-
-
-def is_embedded(member: dict) -> bool:
-    return member["base"] == EMBEDDED
 
 
 def schema_rows(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:

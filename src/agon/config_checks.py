@@ -8,8 +8,9 @@ key (types, ranges, choices, which keys an external judge of each method takes) 
 import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from agon.config import EMBEDDED, MEMBER_METHODS, NAME, RUN_NAME, credentials_in_url
+from agon.names import EMBEDDED, MEMBER_METHODS, NAME, RUN_NAME
 
 Problems = Iterator[str]
 
@@ -96,6 +97,17 @@ def judge_problems(config: dict) -> Problems:
             f"config key 'judging.judges': {undefined} are neither peer, logprob, verifier nor judges defined "
             f"under judging.external {sorted(judging['external'])}"
         )
+
+
+def credentials_in_url(url: str) -> str | None:
+    """What in ``url`` looks like a credential (a user or password, a query string), or None. Keys come from the
+    environment only: a URL is written to logs, caches and job parameters."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return "a user name or password (user:password@host)"
+    if parts.query:
+        return "a query string (?...), where keys and tokens hide"
+    return None
 
 
 def endpoint_problems(config: dict) -> Problems:

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agon.config import MEMBER_METHODS, is_embedded
 from agon.debate.config import DebateConfig, turns
+from agon.names import MEMBER_METHODS, is_embedded
 
 # Every file or folder a run writes, relative to its folder ``results/<run>``. Wildcards: i (iteration), model,
 # group (members one generation job serves), shard, turn, judge, juror, scheme, split, figure.

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from math import ceil, comb
 
-from agon.config import MEMBER_METHODS
+from agon.names import MEMBER_METHODS
 from agon.plan import LOGS, Plan
 
 # Rows a judge writes per duel it judges, by method: both orders, or one verdict.

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agon.cli.ratings import documented_schemes, signal_scheme
-from agon.config import MEMBER_METHODS
 from agon.layout import RunLayout
+from agon.names import MEMBER_METHODS
 from agon.plan import Plan
 
 TRACEBACK = "Traceback (most recent call last):"

@@ -20,7 +20,7 @@ import openai
 import pandas as pd
 from tqdm import tqdm
 
-from agon.config import credentials_in_url
+from agon.config_checks import credentials_in_url
 from agon.files import read_json, write_json
 from agon.judging.protocol import ORDERS, Verdict, choice_prompt, in_order, judgments_frame
 
