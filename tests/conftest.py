@@ -1,23 +1,46 @@
+"""Fixtures shared by the test modules, and the hooks that order and skip tests; helpers live in
+tests/testing_utils.py."""
+
 import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from .testing_utils import (
+    MICRO,
+    MICRO_DEBATE,
+    MICRO_SELFPLAY,
+    MICRO_TASK,
+    NANO,
+    Once,
+    build_population,
+    build_standalone_member,
+    finished_run,
+    run_from_population,
+    stop_snakemake,
+)
 
 # Tests never reach a model hub; one thread per process is fastest on small CPUs.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-REPO = Path(__file__).resolve().parent.parent
-# One iteration of the micro config: every stage in about a minute (tests/test_resume.py, tests/test_cli.py).
-NANO = REPO / "tests" / "config" / "nano.yaml"
-MICRO_TASK = {
-    "name": "arithmetic",
-    "heldout_size": 20,
-    "preference_size": 40,
-    "prompts_per_iteration": 10,
-    "arithmetic": {"max_a": 19, "max_b": 9, "operations": ["+", "-"]},
-}
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The SLURM test leaves the cluster's client tools installed and its controller stopped, and from then on every
+    # Snakemake start waits about 9 s for them (the SLURM executor plugin asks the cluster for its settings when
+    # Snakemake loads it): the SLURM test runs last.
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("gpu"):
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("needs a CUDA device")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +60,6 @@ def tiny_member(tmp_path_factory, micro_splits) -> Path:
 
     from agon.bootstrap.model import TinyModelConfig
     from agon.bootstrap.sft import MemberSFTConfig
-    from agon.bootstrap.standalone import build_standalone_member
 
     torch.set_num_threads(1)
     return build_standalone_member(
@@ -51,10 +73,63 @@ def tiny_member(tmp_path_factory, micro_splits) -> Path:
 
 
 @pytest.fixture(scope="session")
-def nano_run(tmp_path_factory) -> Path:
-    """The nano config run to the end with real Snakemake, once per session: its results folder."""
-    from .resume_harness import run
+def population_once(tmp_path_factory) -> Once[Path]:
+    return Once(lambda: build_population(tmp_path_factory.mktemp("population")))
 
-    root = tmp_path_factory.mktemp("nano")
-    run(NANO, root)
-    return root / "results" / "nano"
+
+@pytest.fixture(scope="session")
+def population(population_once) -> Path:
+    """The embedded population of the micro configs (task splits, tokenizer, members), built by real Snakemake once
+    per session: its results folder. Each micro run copies it and starts from built members
+    (testing_utils.run_from_population)."""
+    return population_once()
+
+
+# The session's micro runs, by the fixture that hands each out: one real run per protocol.
+MICRO_RUNS = {"micro_run": MICRO, "selfplay_run": MICRO_SELFPLAY, "debate_run": MICRO_DEBATE}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def micro_runs(request, tmp_path_factory, population_once) -> Iterator[dict[str, tuple[Path, Future[Path]]]]:
+    """The micro runs the selected tests use, started as the session starts, one after another in a background
+    thread, so they run on the core the other tests leave idle: fixture name -> (its root, its results folder to
+    come). A session that ends first stops them."""
+    wanted = [name for name in MICRO_RUNS if any(name in item.fixturenames for item in request.session.items)]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="micro-runs")
+    runs = {}
+    for name in wanted:
+        root = tmp_path_factory.mktemp(MICRO_RUNS[name].stem)
+        runs[name] = (root, pool.submit(finished_run, MICRO_RUNS[name], root, population_once))
+    yield runs
+    pool.shutdown(wait=False, cancel_futures=True)
+    stop_snakemake()
+    pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def micro_run(micro_runs) -> tuple[Path, Path]:
+    """tests/config/micro.yaml run end to end from the population, or kept from an earlier session
+    (testing_utils.finished_run): (its root, its results folder)."""
+    root, results = micro_runs["micro_run"]
+    return root, results.result()
+
+
+@pytest.fixture(scope="session")
+def selfplay_run(micro_runs) -> tuple[Path, Path]:
+    """tests/config/micro_selfplay.yaml run end to end, as micro_run."""
+    root, results = micro_runs["selfplay_run"]
+    return root, results.result()
+
+
+@pytest.fixture(scope="session")
+def debate_run(micro_runs) -> tuple[Path, Path]:
+    """tests/config/micro_debate.yaml run end to end, as micro_run."""
+    root, results = micro_runs["debate_run"]
+    return root, results.result()
+
+
+@pytest.fixture(scope="session")
+def nano_run(tmp_path_factory, population) -> Path:
+    """The nano config run to the end with real Snakemake from the population, once per session: its results
+    folder."""
+    return run_from_population(population, NANO, tmp_path_factory.mktemp("nano"))

@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 
 from agon.config import load_schema, validate_config
 
-REPO = Path(__file__).resolve().parent.parent
-SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+from .testing_utils import SCHEMA_PATH
+
+SCHEMA = load_schema(SCHEMA_PATH)
 
 # task.custom for the file write_custom writes
 CUSTOM_COLUMNS = {

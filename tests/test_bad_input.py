@@ -30,18 +30,16 @@ from agon.judging.peer import score_verdict
 from agon.judging.reference import reference_verdict
 from agon.judging.verifier import VerifierJudge
 from agon.models import ModelFileError, ModelSpec, load_for_inference, load_tokenizer
-from agon.pairs import PairsConfig, make_pairs
 from agon.ratings import rate_iteration
 from agon.tasks import write_iteration_prompts
 from agon.tasks.arithmetic import extract_answer
-from agon.training import train_adapter
+from agon.training import TrainConfig, train_adapter
+from agon.tribe.pairs import PairsConfig, make_pairs
 
-from .conftest import REPO
-from .test_judge_api import Silent, duels, serving
-from .test_training import TINY, _pairs
-from .test_workflow import MICRO, snakemake
+from .testing_utils import MICRO, REPO, TINY_TRAINING, Silent, duels, pairs_frame, serving, snakemake
 
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+TINY = TrainConfig(**TINY_TRAINING)
 THREE = {"a": {"base": "embedded"}, "b": {"base": "embedded"}, "c": {"base": "embedded"}}
 
 
@@ -351,7 +349,7 @@ def adapter(tmp_path, tiny_member) -> Path:
 )
 def test_a_corrupt_adapter_fails_before_training_starts(tmp_path, tiny_member, adapter, damage, message):
     damage(adapter)
-    write_table(_pairs(4), tmp_path / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(4), tmp_path / "pairs.parquet", PAIRS)
     spec = ModelSpec(name="m", base=str(tiny_member), adapter=str(adapter))
     started = time.monotonic()
     with pytest.raises(ModelFileError, match=f"model m: .*{message}"):
@@ -373,7 +371,7 @@ def test_prompts_longer_than_the_context_are_counted_in_generation(tiny_member, 
 
 
 def test_prompts_longer_than_the_training_context_fail_before_the_model_loads(tmp_path, tiny_member, monkeypatch):
-    write_table(_pairs(3).assign(prompt="What is 1+2? " * 8), tmp_path / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(3).assign(prompt="What is 1+2? " * 8), tmp_path / "pairs.parquet", PAIRS)
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model loaded")
@@ -466,7 +464,7 @@ def test_a_duel_where_every_judge_is_invalid_makes_no_pair_and_is_counted(tmp_pa
     )
     assert read_table(tmp_path / "a.parquet", PAIRS).empty
     stats = read_json(tmp_path / "stats.json")
-    assert (stats["duels"], stats["pairs"], stats["dropped_no_verdict"]) == (2, 0, 2)
+    assert (stats["candidates"], stats["pairs"], stats["dropped"]["no_verdict"]) == (2, 0, 2)
 
 
 def test_an_iteration_without_a_valid_verdict_leaves_the_ratings_and_says_so(tmp_path):
@@ -488,7 +486,7 @@ def test_an_iteration_without_a_valid_verdict_leaves_the_ratings_and_says_so(tmp
 
 
 def test_zero_preference_pairs_skip_training_explicitly_and_save_the_adapter(tmp_path, tiny_member):
-    write_table(_pairs(0), tmp_path / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(0), tmp_path / "pairs.parquet", PAIRS)
     spec = ModelSpec(name="m", base=str(tiny_member))
     metrics = train_adapter(tmp_path / "pairs.parquet", tmp_path / "adapter", spec, TINY, device="cpu", seed=0)
     assert metrics["skipped"] == "no pairs: a fresh adapter, equal to the base, is saved"

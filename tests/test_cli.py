@@ -1,10 +1,10 @@
-"""The `agon` command line on a real finished run of tests/config/nano.yaml, on a copy of it made half-finished,
-and `agon estimate` against Snakemake's own dry runs of the shipped configs."""
+"""The `agon` command line on a real finished run of tests/config/nano.yaml, on a copy of it made half-finished
+(both in the slow lane, `pytest -m slow`, beside the kill-and-resume tests that share the run), and `agon estimate`
+against Snakemake's own dry runs of the shipped configs."""
 
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from agon.cli import main
+from agon.cli.estimate import estimate
+from agon.cli.main import main
+from agon.cli.status import job_failure, stages
 from agon.config import load_config
-from agon.estimate import estimate
 from agon.layout import RunLayout
 from agon.logs import log_to
-from agon.run_status import RunPlan, job_failure, stages
+from agon.plan import Plan
 
-from .conftest import NANO, REPO
+from .testing_utils import NANO, REPO, job_stats, start_snakemake
 
 SCHEMA = REPO / "config" / "schema.yaml"
 MODELS = ["ada", "bix", "cyr"]
@@ -65,9 +66,9 @@ def test_status_of_the_finished_run_lists_every_stage_complete(nano_run, options
     expected += [(s, 0) for s in ("matches", "generations", "judgments", "ratings", "pairs", "adapters")]
     assert sorted(found, key=str) == sorted(expected, key=str)
     assert {s["state"] for s in found.values()} == {"complete"}
-    # splits, tokenizer, 3 members; 3 peers, the verifier, audit and agreement
+    # splits, tokenizer, 3 members; 3 peers, the verifier, the audit and its figure, agreement
     assert found["bootstrap", None]["expected"] == 7
-    assert found["judgments", 0]["expected"] == 6
+    assert found["judgments", 0]["expected"] == 7
 
 
 @pytest.mark.slow
@@ -203,19 +204,6 @@ EVERY_JUDGE = {
 }
 
 
-def job_stats(output: str) -> dict[str, int]:
-    """Snakemake's job-count table (rule, count), without its total."""
-    lines = output.splitlines()
-    start = next(k for k, line in enumerate(lines) if line.split() == ["job", "count"]) + 2
-    counts = {}
-    for line in lines[start:]:
-        rule, count = line.split()
-        if rule == "total":
-            return counts
-        counts[rule] = int(count)
-    raise AssertionError(f"no total in the job stats:\n{output}")
-
-
 def planned_files(output: str) -> dict[str, set[str]]:
     """The files a dry run's jobs list: their outputs, their logs, and the inputs of `all` (all_outputs())."""
     files: dict[str, set[str]] = {"output": set(), "log": set(), "all": set()}
@@ -243,15 +231,10 @@ def configs(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def dry_runs(configs, tmp_path_factory) -> dict[str, str]:
     """Snakemake's dry run of every config, all at once: what it printed."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    runs = {}
-    for name, config in configs.items():
-        command = [sys.executable, "-m", "snakemake", "--snakefile", REPO / "Snakefile", "--cores", "2",
-                   "--dry-run", "--configfile", config]  # fmt: skip
-        cwd = tmp_path_factory.mktemp(f"dry_{name}")
-        runs[name] = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+    runs = {
+        name: start_snakemake("--dry-run", "--configfile", config, cwd=tmp_path_factory.mktemp(f"dry_{name}"))
+        for name, config in configs.items()
+    }
     outputs = {}
     for name, process in runs.items():
         out, err = process.communicate(timeout=300)
@@ -260,7 +243,6 @@ def dry_runs(configs, tmp_path_factory) -> dict[str, str]:
     return outputs
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", [*SHIPPED, "every_judge"])
 def test_estimated_jobs_are_those_snakemake_plans(configs, dry_runs, name):
     code, out, err = agon("estimate", configs[name], "--format", "json")
@@ -271,12 +253,11 @@ def test_estimated_jobs_are_those_snakemake_plans(configs, dry_runs, name):
     assert result["total_jobs"] == sum(planned.values())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", [*SHIPPED, "every_judge"])
 def test_status_expects_the_files_snakemake_plans_and_reads_every_jobs_log(configs, dry_runs, name):
     config = load_config(configs[name], SCHEMA)
     planned = planned_files(dry_runs[name])
-    expected = stages(RunLayout(Path("results") / config["run"]), RunPlan.from_config(config))
+    expected = stages(RunLayout(Path("results") / config["run"]), Plan.from_config(config))
     files = {str(path) for stage in expected for path in stage.outputs}
     # every file status waits for is a job's output, and every file `snakemake` builds by default is one of them
     assert files <= planned["output"]

@@ -6,7 +6,7 @@ import yaml
 
 from agon.config import ConfigError, load_config, load_schema, reference_table, schema_rows, validate_config
 
-from .conftest import REPO
+from .testing_utils import REPO
 
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
 
@@ -55,6 +55,28 @@ def test_bad_enum_and_bad_model_name_are_both_reported():
 def test_model_without_base_is_rejected():
     with pytest.raises(ConfigError, match=r"config key 'models.x': 'base' is a required property"):
         validate_config({"models": {"x": {"adapter": "a"}}}, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("judge", "message"),
+    [
+        (
+            {"method": "reward_model", "model": "m", "base_url": "http://h/v1"},
+            r"unknown key\(s\) 'base_url' at 'judging.external.j' for method reward_model; allowed keys: batch_size",
+        ),
+        ({"method": "api", "model": "m"}, r"'judging.external.j': 'base_url' is a required property for method api"),
+        ({"method": "pairwise"}, r"'judging.external.j': 'model' is a required property for method pairwise"),
+        ({"method": "api", "model": "m", "base_url": "http://h/v1", "top_k": 1}, r"'top_k' at .* for method api"),
+    ],
+)
+def test_an_external_judge_takes_the_keys_of_its_method(judge, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"judging": {"external": {"j": judge}}}, SCHEMA)
+
+
+def test_one_bootstrap_round_is_refused():
+    with pytest.raises(ConfigError, match=r"'rating.bradley_terry.bootstrap_rounds': 1 is not allowed"):
+        validate_config({"rating": {"bradley_terry": {"bootstrap_rounds": 1}}}, SCHEMA)
 
 
 def test_preference_pool_must_hold_a_fresh_slice_per_iteration():
@@ -127,6 +149,7 @@ def test_default_floats_are_numbers_not_strings():
         ({"pairs": {"min_judges": 3}}, r"pairs.min_judges': 3 judges per duel cannot be met: .* leaves 2 judge"),
         ({"rating": {"sparta_static": {"weights": {"zed": 1.0}}}}, r"sparta_static.weights': \['zed'\] are neither"),
         ({"gpus_per_job": 4, "training": {"batch_size": 6}}, r"training.batch_size': 6 pairs per step cannot be split"),
+        ({"rating": {"sparta": {"initial_rating": 5.0}}}, r"rating.sparta': initial_rating 5.0 must be >= floor 10.0"),
     ],
 )
 def test_tribe_cross_key_problems_are_named(config, message):

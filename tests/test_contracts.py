@@ -1,7 +1,18 @@
+import re
+
 import pandas as pd
 import pytest
 
-from agon.contracts import GENERATIONS, PROMPTS, ContractError, read_table, write_table
+from agon.contracts import (
+    GENERATIONS,
+    PROMPTS,
+    ContractError,
+    Document,
+    read_document,
+    read_table,
+    write_document,
+    write_table,
+)
 
 
 def _prompts() -> pd.DataFrame:
@@ -54,3 +65,27 @@ def test_unreadable_and_missing_files_are_named(tmp_path):
         read_table(junk, PROMPTS)
     with pytest.raises(ContractError, match=r"nope.parquet: prompts table not found"):
         read_table(tmp_path / "nope.parquet", PROMPTS)
+
+
+COUNTS = Document("counts", {"pairs": (int,), "mean": (float, None), "done": (bool,)})
+
+
+def test_a_document_round_trips_and_a_whole_float_reads_as_a_float(tmp_path):
+    write_document({"pairs": 3, "mean": 0.0, "done": True, "note": "kept"}, tmp_path / "c.json", COUNTS)
+    (tmp_path / "d.json").write_text('{"pairs": 3, "mean": 1, "done": false}')
+    assert read_document(tmp_path / "c.json", COUNTS) == {"pairs": 3, "mean": 0.0, "done": True, "note": "kept"}
+    assert read_document(tmp_path / "d.json", COUNTS)["mean"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"pairs": 3, "done": true}', "counts document lacks key(s) ['mean']"),
+        ('{"pairs": true, "mean": null, "done": true}', "key 'pairs' of the counts document is bool, expected int"),
+        ('{"pairs": 3, "mean": "x", "done": true}', "key 'mean' of the counts document is str, expected float or null"),
+    ],
+)
+def test_a_document_missing_a_key_or_of_a_wrong_type_is_named_with_its_file(tmp_path, text, message):
+    (tmp_path / "c.json").write_text(text)
+    with pytest.raises(ContractError, match=re.escape(f"{tmp_path / 'c.json'}: ") + ".*" + re.escape(message)):
+        read_document(tmp_path / "c.json", COUNTS)

@@ -4,26 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agon.config import load_schema, validate_config
 from agon.contracts import JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table, write_table
-from agon.debate import (
-    CANDIDATE_COLUMNS,
-    REQUEST_COLUMNS,
-    TRANSCRIPT_COLUMNS,
-    DebateConfig,
-    branch_pairs,
-    debate_verdicts,
-    distractor,
-    judge_inputs,
-    outcomes,
-    pair_stats,
-    round_of,
-    schedule,
-    speech_candidates,
-    speech_requests,
-    speeches_frame,
-    turns,
-)
+from agon.debate.config import DebateConfig, turns
+from agon.debate.outcomes import debate_verdicts, outcomes
+from agon.debate.pairs import CANDIDATE_COLUMNS, pair_stats, speech_candidates
+from agon.debate.schedule import distractor, schedule
+from agon.debate.speeches import REQUEST_COLUMNS, round_of, speech_requests, speeches_frame
+from agon.debate.transcript import TRANSCRIPT_COLUMNS, judge_inputs
 from agon.judging.protocol import DUEL_COLUMNS
+
+from .testing_utils import REPO, branch_pairs
+
+SCHEMA = load_schema(REPO / "config" / "schema.yaml")
 
 
 def _prompts(n: int) -> pd.DataFrame:
@@ -82,9 +75,14 @@ def test_config_defaults_and_from_dict():
     assert DebateConfig.from_dict({}) == DebateConfig()
 
 
+def _validated(cfg: dict) -> DebateConfig:
+    """A DebateConfig as the workflow builds one: from the ``debate`` section of a config the schema validated."""
+    return DebateConfig.from_dict(validate_config({"debate": cfg}, SCHEMA)["debate"])
+
+
 def test_config_names_unknown_keys():
-    with pytest.raises(ValueError, match=r"debate: unknown key\(s\) \['judges', 'turns'\]"):
-        DebateConfig.from_dict({"rounds": 1, "turns": 2, "judges": []})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'judges', 'turns' at 'debate'"):
+        _validated({"rounds": 1, "turns": 2, "judges": []})
 
 
 @pytest.mark.parametrize(
@@ -102,7 +100,7 @@ def test_config_names_unknown_keys():
 )
 def test_config_rejects_bad_values_naming_the_key(cfg, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
-        DebateConfig.from_dict(cfg)
+        _validated(cfg)
 
 
 # --- schedule ----------------------------------------------------------------------------------------------------
@@ -516,23 +514,18 @@ def test_speech_candidates_say_why_a_speech_gave_no_pair_and_pair_stats_count_th
         ["d3", 1, "b", "y", "unjudged"],
     ]
     stats = pair_stats(candidates)
-    assert stats == {
-        "speeches": 6,
-        "pairs": 1,
-        "pairs_per_debater": {"y": 1},
-        "no_pair": {"unjudged": 2, "identical": 1, "tie": 1, "below_margin": 1},
-        "mean_gain": pytest.approx(0.4),
-        "mean_chosen_favour": pytest.approx(0.9),
-        "mean_rejected_favour": pytest.approx(0.5),
-    }
+    assert (stats["candidates"], stats["pairs"], stats["pairs_by_chosen_model"]) == (6, 1, {"y": 1})
+    assert stats["dropped"] == {"unjudged": 2, "identical": 1, "tie": 1, "below_margin": 1}
+    assert stats["mean_margin"] == pytest.approx(0.4)
+    assert stats["extras"] == {"mean_chosen_favour": pytest.approx(0.9), "mean_rejected_favour": pytest.approx(0.5)}
     # Margin 0: both d1 speeches pair; mean gain (0.1 + 0.4) / 2 = 0.25.
     stats = pair_stats(
         speech_candidates(
             _debates(["d1", "d2", "d3"]), _transcript(PAIR_SPEECHES), _judgments(PAIR_JUDGMENTS), DebateConfig(rounds=1)
         )
     )
-    assert stats["pairs_per_debater"] == {"x": 1, "y": 1}
-    assert stats["mean_gain"] == pytest.approx(0.25)
+    assert stats["pairs_by_chosen_model"] == {"x": 1, "y": 1}
+    assert stats["mean_margin"] == pytest.approx(0.25)
 
 
 def test_branch_pairs_reject_judgments_of_unknown_branches():

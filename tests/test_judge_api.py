@@ -5,14 +5,11 @@ import json
 import logging
 import os
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -25,23 +22,14 @@ from hypothesis import strategies as st
 
 from agon.contracts import JUDGMENTS, PROMPTS, read_table, write_table
 from agon.judging.api import ApiConfig, ChoiceError, Reply, build_api_judge, parse_choice, request_key, verdict
-from agon.judging.protocol import DUEL_COLUMNS, choice_prompt
+from agon.judging.protocol import choice_prompt
+
+from .testing_utils import Silent, duels, serving
 
 KEY = "sk-agon-test-SECRET"
 KEY_ENV = "AGON_TEST_API_KEY"
 # The tiny arithmetic model answers the choice prompt with nothing at all; this one draws digits from it.
 TEMPLATE = "{prompt}\nA: {first}\nB: {second}"
-
-
-def duels(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    """Duels from (prompt, answer_a, answer_b), match ids d0, d1, ... between models a and b."""
-    return pd.DataFrame(
-        [
-            dict(zip(DUEL_COLUMNS, (f"d{i}", prompt, "", "a", "b", answer_a, answer_b), strict=True))
-            for i, (prompt, answer_a, answer_b) in enumerate(rows)
-        ],
-        columns=DUEL_COLUMNS,
-    )
 
 
 def params(base_url: str, **extra: object) -> dict:
@@ -150,40 +138,6 @@ def test_the_cache_key_covers_the_request_and_not_the_key(monkeypatch):
 
 
 # --- local endpoints ------------------------------------------------------------------------------------------
-
-
-class RecordingServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, handler: type[socketserver.BaseRequestHandler]) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
-        self.connections = 0
-        self.authorizations: list[str] = []
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-@contextmanager
-def serving(handler: type[socketserver.BaseRequestHandler]) -> Iterator[RecordingServer]:
-    server = RecordingServer(handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class Silent(socketserver.BaseRequestHandler):
-    """Accepts the connection and never says a word: only the client's timeout ends the request."""
-
-    def handle(self) -> None:
-        self.server.connections += 1
-        while self.request.recv(4096):
-            pass
 
 
 class Echo(BaseHTTPRequestHandler):

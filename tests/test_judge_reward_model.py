@@ -7,35 +7,18 @@ the last token of the exact text, run alone, so no padding, batching or pooling 
 import json
 import math
 from pathlib import Path
-from typing import NamedTuple
 
 import pandas as pd
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForSequenceClassification, PreTrainedTokenizerBase
 
-from agon.bootstrap.tokenizer import train_tokenizer
 from agon.contracts import JUDGMENTS, read_table, write_table
 from agon.judging.pairwise import build_pairwise_judge
-from agon.judging.protocol import DUEL_COLUMNS
 from agon.judging.reward_model import build_reward_model_judge
 
-PROMPTS = ["What is 2+3?", "Name a colour.", "What is 12-7?"]
-ANSWERS = ["5", "The answer is 5.", "six", "red", "Blue, mostly.", "5, since 12 minus 7 leaves 5"]
-
-
-class Classifier(NamedTuple):
-    path: Path
-    model: LlamaForSequenceClassification
-    tokenizer: PreTrainedTokenizerBase
-
-
-def duels(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    """Duels from (prompt, answer_a, answer_b), match ids d0, d1, ... between models a and b."""
-    return pd.DataFrame(
-        [(f"d{i}", prompt, "", "a", "b", a, b) for i, (prompt, a, b) in enumerate(rows)], columns=DUEL_COLUMNS
-    )
-
+from .testing_utils import CLASSIFIER_ANSWERS as ANSWERS
+from .testing_utils import CLASSIFIER_PROMPTS as PROMPTS
+from .testing_utils import Classifier, duels, save_classifier
 
 DUELS = duels(
     [
@@ -46,36 +29,6 @@ DUELS = duels(
         (PROMPTS[2], ANSWERS[0], ANSWERS[5]),
     ]
 )
-
-
-def save_classifier(root: Path, *, chat: bool, num_labels: int = 1, seed: int = 0) -> Classifier:
-    """A one-layer Llama classifier and a byte-level tokenizer; ``chat=False`` gives one with no pad token and
-    no chat template. The saved config has no pad_token_id, so batches only work if the judge sets it."""
-    torch.set_num_threads(1)
-    tokenizer = train_tokenizer(PROMPTS + ANSWERS, 300)
-    if not chat:
-        tokenizer.pad_token = None
-        tokenizer.chat_template = None
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        num_labels=num_labels,
-        pad_token_id=None,
-    )
-    model = LlamaForSequenceClassification(config).eval()
-    with torch.no_grad():
-        # The last hidden state is RMS-normalised and the texts all end alike: a large head keeps verdicts off ties.
-        model.score.weight.normal_(0.0, 4.0)
-    model.save_pretrained(root)  # safetensors, the only format transformers 5 writes
-    tokenizer.save_pretrained(root)
-    assert (root / "model.safetensors").is_file()
-    return Classifier(root, model, tokenizer)
 
 
 @torch.inference_mode()

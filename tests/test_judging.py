@@ -14,6 +14,8 @@ from agon.judging.peer import ScoreJudge, VerdictError, parse_scores, score_verd
 from agon.judging.protocol import in_order
 from agon.models import ModelSpec
 
+from .testing_utils import generations_table, matches_table
+
 GARBAGE = "zz qq zz"
 
 
@@ -82,69 +84,28 @@ def test_unknown_method_and_missing_model_are_config_errors():
 # --- duels from matches and generations -----------------------------------------------------------------------
 
 
-def generations(model: str, answers: dict[str, str]) -> pd.DataFrame:
-    """A generations table: sample 0 holds ``answers``, sample 1 a decoy the duels must not use."""
-    rows = [
-        {
-            "prompt_id": pid,
-            "prompt": f"prompt {pid}",
-            "model": model,
-            "sample": sample,
-            "response": text if sample == 0 else "decoy",
-            "n_tokens": 1,
-            "finish_reason": "stop",
-            "seed": 0,
-            "backend": "hf",
-            "adapter": "",
-        }
-        for pid, text in answers.items()
-        for sample in (0, 1)
-    ]
-    return pd.DataFrame(rows)
-
-
-def matches(pairs: list[tuple[str, str, str]], prompts: pd.DataFrame) -> pd.DataFrame:
-    """A matches table: one match per (prompt_id, model_a, model_b)."""
-    by_id = prompts.set_index("prompt_id")
-    return pd.DataFrame(
-        [
-            {
-                "match_id": f"{a}-{b}-{pid}",
-                "round": 0,
-                "prompt_id": pid,
-                "prompt": by_id.at[pid, "prompt"],
-                "reference": by_id.at[pid, "reference"],
-                "model_a": a,
-                "model_b": b,
-            }
-            for pid, a, b in pairs
-        ],
-        columns=MATCHES.columns,
-    )
-
-
 def test_duels_join_both_duellists_sample_zero_answers(heldout):
     pid = heldout["prompt_id"].iat[0]
-    gens = pd.concat([generations("x", {pid: "12"}), generations("y", {pid: "13"})])
-    [duel] = duels_frame(matches([(pid, "y", "x")], heldout), gens).to_dict("records")
+    gens = pd.concat([generations_table("x", {pid: "12"}), generations_table("y", {pid: "13"})])
+    [duel] = duels_frame(matches_table([(pid, "y", "x")], heldout), gens).to_dict("records")
     assert list(duel) == DUEL_COLUMNS
     assert (duel["model_a"], duel["answer_a"], duel["model_b"], duel["answer_b"]) == ("y", "13", "x", "12")
 
 
 def test_selfplay_comparisons_join_the_samples_they_name(heldout):
     pid = heldout["prompt_id"].iat[0]
-    compared = matches([(pid, "x", "x")], heldout).assign(sample_a=1, sample_b=0)
-    [duel] = duels_frame(compared, generations("x", {pid: "12"})).to_dict("records")
+    compared = matches_table([(pid, "x", "x")], heldout).assign(sample_a=1, sample_b=0)
+    [duel] = duels_frame(compared, generations_table("x", {pid: "12"})).to_dict("records")
     # sample 1 is the decoy, sample 0 the answer: both answers of the one model, as the comparison names them
     assert (duel["model_a"], duel["answer_a"], duel["model_b"], duel["answer_b"]) == ("x", "decoy", "x", "12")
     with pytest.raises(ValueError, match=rf"no answer of model x to prompt {pid}"):
-        duels_frame(compared.assign(sample_a=5), generations("x", {pid: "12"}))
+        duels_frame(compared.assign(sample_a=5), generations_table("x", {pid: "12"}))
 
 
 def test_a_missing_answer_names_the_model_and_prompt(heldout):
     pid = heldout["prompt_id"].iat[0]
     with pytest.raises(ValueError, match=rf"no answer of model y to prompt {pid}"):
-        duels_frame(matches([(pid, "x", "y")], heldout), generations("x", {pid: "12"}))
+        duels_frame(matches_table([(pid, "x", "y")], heldout), generations_table("x", {pid: "12"}))
 
 
 # --- verifier -------------------------------------------------------------------------------------------------
@@ -371,9 +332,9 @@ def stage_inputs(tmp_path, heldout, greedy_answers):
     for model in ("m1", "m2", "m3"):
         paths.append(tmp_path / f"{model}.parquet")
         answers = dict(zip(pids, greedy_answers if model == "m1" else heldout["reference"], strict=False))
-        write_table(generations(model, answers), paths[-1], GENERATIONS)
+        write_table(generations_table(model, answers), paths[-1], GENERATIONS)
     pairs = [(pid, a, b) for pid in pids for a, b in [("m1", "m2"), ("m2", "m3"), ("m3", "m1")]]
-    write_table(matches(pairs, heldout), tmp_path / "matches.parquet", MATCHES)
+    write_table(matches_table(pairs, heldout), tmp_path / "matches.parquet", MATCHES)
     return tmp_path / "matches.parquet", paths
 
 
@@ -418,9 +379,9 @@ def test_the_verifier_judges_every_duel_and_writes_valid_judgments(stage_inputs,
 def test_a_judge_in_every_duel_writes_an_empty_valid_table(tmp_path, heldout, tiny_member):
     pid = heldout["prompt_id"].iat[0]
     paths = [tmp_path / "m1.parquet", tmp_path / "m2.parquet"]
-    write_table(generations("m1", {pid: "1"}), paths[0], GENERATIONS)
-    write_table(generations("m2", {pid: "2"}), paths[1], GENERATIONS)
-    write_table(matches([(pid, "m1", "m2")], heldout), tmp_path / "matches.parquet", MATCHES)
+    write_table(generations_table("m1", {pid: "1"}), paths[0], GENERATIONS)
+    write_table(generations_table("m2", {pid: "2"}), paths[1], GENERATIONS)
+    write_table(matches_table([(pid, "m1", "m2")], heldout), tmp_path / "matches.parquet", MATCHES)
     judge_matches(
         tmp_path / "matches.parquet",
         paths,

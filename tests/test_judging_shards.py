@@ -8,7 +8,7 @@ from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, PROMPTS, read
 from agon.judging import DUEL_COLUMNS, JudgeConfig, gather_judgments, judge_matches, read_duels
 from agon.shards import block_of, shard_of
 
-from .test_judging import generations, matches
+from .testing_utils import generations_table, matches_table
 
 MEMBERS = ("m1", "m2", "m3", "m4")
 
@@ -38,9 +38,9 @@ def stage(tmp_path_factory, micro_splits, tiny_member):
         # answers of different lengths, so the batches of a shard pad differently from those of one job
         references = zip(pids, prompts["reference"], strict=True)
         answers = {pid: ref + "0" * ((n + k) % 3) for k, (pid, ref) in enumerate(references)}
-        write_table(generations(model, answers), paths[-1], GENERATIONS)
+        write_table(generations_table(model, answers), paths[-1], GENERATIONS)
     pairs = [(pid, a, b) for pid in pids for i, a in enumerate(MEMBERS) for b in MEMBERS[i + 1 :]]
-    write_table(matches(pairs, prompts), root / "matches.parquet", MATCHES)
+    write_table(matches_table(pairs, prompts), root / "matches.parquet", MATCHES)
     return root, root / "matches.parquet", paths, {"name": "m1", "base": str(tiny_member)}
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from agon.contracts import MATCHES
-from agon.matchmaking import MatchmakingConfig, duel_prompts, make_matches
+from agon.tribe.matchmaking import MatchmakingConfig, duel_prompts, make_matches
 
 MODELS = ["a", "b", "c", "d"]
 
@@ -80,7 +80,7 @@ def test_a_model_answers_only_the_prompts_of_its_own_duels():
 
 def test_initial_ratings_are_scheme_free_and_fill_missing_models_with_their_mean(tmp_path):
     from agon.contracts import PROMPTS, read_table, write_table
-    from agon.matchmaking import schedule_matches
+    from agon.tribe.matchmaking import schedule_matches
 
     write_table(_prompts(8), tmp_path / "prompts.parquet", PROMPTS)
     cfg = MatchmakingConfig(random_match_prob=0.0, num_opponents=1)

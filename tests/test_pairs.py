@@ -3,7 +3,7 @@ import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, read_table, write_table
 from agon.files import read_json, write_json
-from agon.pairs import PairsConfig, build_pairs, make_pairs, pair_stats, pairs_for_model
+from agon.tribe.pairs import PairsConfig, build_pairs, make_pairs, pair_stats, pairs_for_model
 
 # Three duels on "What is k+1?": m0 a right / b wrong, m1 a wrong / b right, m2 identical answers.
 MATCHES_ROWS = [
@@ -71,22 +71,22 @@ def test_winner_is_chosen_loser_rejected_and_identical_answers_make_no_pair(file
     assert all_pairs["margin"].tolist() == pytest.approx([0.8, 0.6])
     # train_on=all: every model trains on every pair
     assert all(len(p) == 2 for p in pairs.values())
-    assert stats["pairs"] == 2 and stats["dropped_identical_answers"] == 1
+    assert stats["pairs"] == 2 and stats["dropped"]["identical_answers"] == 1
     assert stats["chosen_correct"] == 1.0 and stats["inverted"] == 0.0
-    assert stats["chosen_model_share"] == {"a": 0.5, "c": 0.5}
+    assert stats["pairs_by_chosen_model"] == {"a": 1, "c": 1}
 
 
 def test_margin_drops_close_verdicts_and_stats_say_so(files):
     pairs, stats = _run(files, {"m0": 0.8, "m1": -0.2, "m2": 0.0}, PairsConfig(margin=0.3))
     assert pairs["a"]["match_id"].tolist() == ["m0"]
-    assert stats["dropped_within_margin"] == 1
+    assert stats["dropped"]["within_margin"] == 1
     assert sum(stats["margin_histogram"]["counts"]) == 1
 
 
 def test_a_wrong_verdict_is_counted_as_inverted(files):
     _, stats = _run(files, {"m0": -0.9, "m1": -0.6})
     assert stats["chosen_correct"] == 0.5 and stats["inverted"] == 0.5
-    assert stats["dropped_no_verdict"] == 0  # m2 has no judgment, but its identical answers drop it first
+    assert stats["dropped"]["no_verdict"] == 0  # m2 has no judgment, but its identical answers drop it first
 
 
 def test_own_duels_only(files):
@@ -131,7 +131,7 @@ def test_min_judges_drops_duels_decided_by_too_few_judges():
     )
     assert build_pairs(duels, PairsConfig(margin=0.99, min_judges=2))["match_id"].tolist() == ["m0"]
     stats = pair_stats(duels, build_pairs(duels, PairsConfig(min_judges=2)), PairsConfig(min_judges=2), None)
-    assert stats["dropped_too_few_judges"] == 1
+    assert stats["dropped"]["too_few_judges"] == 1
 
 
 def test_judges_weigh_as_in_the_rating_documents_judge_weights(files):

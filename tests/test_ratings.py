@@ -1,8 +1,6 @@
-import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,53 +20,7 @@ from agon.ratings import (
     ratings_of,
 )
 
-
-def _matches(*pairs: tuple[str, str, str]) -> pd.DataFrame:
-    """MATCHES rows from (match_id, model_a, model_b)."""
-    return pd.DataFrame(
-        {
-            "match_id": [m for m, _, _ in pairs],
-            "round": [0] * len(pairs),
-            "prompt_id": [f"p-{m}" for m, _, _ in pairs],
-            "prompt": ["What is 1+1?"] * len(pairs),
-            "reference": ["2"] * len(pairs),
-            "model_a": [a for _, a, _ in pairs],
-            "model_b": [b for _, _, b in pairs],
-        }
-    )
-
-
-def _judgments(*rows: tuple[str, str, str, float | None]) -> pd.DataFrame:
-    """JUDGMENTS rows from (match_id, judge, order, preference); a None preference is an invalid verdict."""
-    return pd.DataFrame(
-        {
-            "match_id": [r[0] for r in rows],
-            "judge": [r[1] for r in rows],
-            "method": ["score"] * len(rows),
-            "order": [r[2] for r in rows],
-            "score_a": [np.nan] * len(rows),
-            "score_b": [np.nan] * len(rows),
-            "preference": [np.nan if r[3] is None else r[3] for r in rows],
-            "raw": [""] * len(rows),
-            "valid": [r[3] is not None for r in rows],
-            "error": pd.Series([None if r[3] is not None else "unparsable" for r in rows], dtype="string"),
-        }
-    )
-
-
-def _verdicts(*duels: tuple[str, str, float]) -> pd.DataFrame:
-    """Verdict rows from (model_a, model_b, d), in this order."""
-    return pd.DataFrame(
-        {
-            "match_id": [f"m{i}" for i in range(len(duels))],
-            "round": [0] * len(duels),
-            "prompt_id": [f"p{i}" for i in range(len(duels))],
-            "model_a": [a for a, _, _ in duels],
-            "model_b": [b for _, b, _ in duels],
-            "d": [d for _, _, d in duels],
-            "n_judges": [1] * len(duels),
-        }
-    )
+from .testing_utils import close, judgments_of, matches_of, through_json, verdicts_of
 
 
 def _sparta_state(**players: tuple[float, list[float], int]) -> dict:
@@ -81,22 +33,12 @@ def _sparta_state(**players: tuple[float, list[float], int]) -> dict:
     }
 
 
-def _close(expected):
-    """Hand-worked numbers hold to the last digits, not just to pytest.approx's default 1e-6."""
-    return pytest.approx(expected, rel=1e-12)
-
-
-def _through_json(document: dict) -> dict:
-    """The document as the next iteration reads it back."""
-    return json.loads(json.dumps(document))
-
-
 # --- verdicts ---------------------------------------------------------------------------------------------
 
 
 def test_verdict_weighs_judges_averages_orders_and_drops_duellists_and_invalid_rows():
-    matches = _matches(("m1", "a", "b"))
-    judgments = _judgments(
+    matches = matches_of(("m1", "a", "b"))
+    judgments = judgments_of(
         ("m1", "a", "ab", 1.0),  # a judges its own duel: never counts
         ("m1", "c", "ab", 1.0),  # c: mean of both orders = (1 + 0) / 2 = 0.5
         ("m1", "c", "ba", 0.0),
@@ -112,8 +54,8 @@ def test_verdict_weighs_judges_averages_orders_and_drops_duellists_and_invalid_r
 
 
 def test_verdicts_keep_match_order_and_mark_unjudged_duels_nan():
-    matches = _matches(("m2", "a", "b"), ("m1", "b", "c"), ("m3", "a", "c"))
-    judgments = _judgments(
+    matches = matches_of(("m2", "a", "b"), ("m1", "b", "c"), ("m3", "a", "c"))
+    judgments = judgments_of(
         ("m1", "a", "ab", -0.5),
         ("m2", "a", "ab", 1.0),  # only the duellist itself judged m2
         ("m3", "b", "ab", None),  # and only an invalid verdict reached m3
@@ -126,17 +68,17 @@ def test_verdicts_keep_match_order_and_mark_unjudged_duels_nan():
 
 
 def test_verdict_falls_back_to_the_plain_mean_when_all_judges_weigh_zero():
-    judgments = _judgments(("m1", "c", "ab", 1.0), ("m1", "e", "ab", 0.0))
-    verdicts = duel_verdicts(_matches(("m1", "a", "b")), judgments, {"c": 0.0, "e": 0.0})
+    judgments = judgments_of(("m1", "c", "ab", 1.0), ("m1", "e", "ab", 0.0))
+    verdicts = duel_verdicts(matches_of(("m1", "a", "b")), judgments, {"c": 0.0, "e": 0.0})
     # weights sum to 0 -> (1 + 0) / 2
     assert verdicts["d"].tolist() == [0.5]
 
 
 def test_judgments_of_unknown_matches_and_negative_weights_are_errors():
     with pytest.raises(ValueError, match=r"missing from the matches table, e.g. \['m9'\]"):
-        duel_verdicts(_matches(("m1", "a", "b")), _judgments(("m9", "c", "ab", 1.0)), {})
+        duel_verdicts(matches_of(("m1", "a", "b")), judgments_of(("m9", "c", "ab", 1.0)), {})
     with pytest.raises(ValueError, match=r"weights must be >= 0"):
-        duel_verdicts(_matches(("m1", "a", "b")), _judgments(("m1", "c", "ab", 1.0)), {"c": -1.0})
+        duel_verdicts(matches_of(("m1", "a", "b")), judgments_of(("m1", "c", "ab", 1.0)), {"c": -1.0})
 
 
 # --- SPARTA -----------------------------------------------------------------------------------------------
@@ -149,10 +91,10 @@ AUTHORS = SpartaConfig(**AUTHORS_KEYS)
 def test_sparta_duel_between_equals_moves_by_k0_tanh_sigma_eps():
     # z = 0 -> f = max(|Phi(0) - Phi(0)|, eps) = 0.01; K = 10 * 0.9 ** 0 = 10; sigma = sigma_init = 1
     # delta = 10 * 1 * tanh(1) * 0.01 / 1 = 0.07615941559557649
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), None, ["a", "b"], AUTHORS)
-    assert doc["models"]["a"]["rating"] == _close(50.07615941559557649)
-    assert doc["models"]["b"]["rating"] == _close(49.92384058440442351)
-    assert doc["models"]["a"]["recent_changes"] == _close([0.07615941559557649])
+    doc = fit_sparta(verdicts_of(("a", "b", 1.0)), None, ["a", "b"], AUTHORS)
+    assert doc["models"]["a"]["rating"] == close(50.07615941559557649)
+    assert doc["models"]["b"]["rating"] == close(49.92384058440442351)
+    assert doc["models"]["a"]["recent_changes"] == close([0.07615941559557649])
     assert doc["duels"] == 1
 
 
@@ -160,18 +102,18 @@ def test_sparta_duel_between_unequal_ratings_uses_the_normal_cdf_factor():
     # 51 vs 50, both sigma 1: z = 1 / sqrt(2); Phi(z) - Phi(-z) = erf(z / sqrt(2)) = erf(0.5) = 0.5204998778130465
     # d = 0.5: delta_a = 10 * 0.5 * tanh(1) * 0.5204998778 = 1.9820483255905295, delta_b = -1.9820483255905295
     state = _sparta_state(a=(51.0, [], 0), b=(50.0, [], 0))
-    doc = fit_sparta(_verdicts(("a", "b", 0.5)), state, ["a", "b"], AUTHORS)
-    assert doc["models"]["a"]["rating"] == _close(52.9820483255905295)
-    assert doc["models"]["b"]["rating"] == _close(48.0179516744094705)
+    doc = fit_sparta(verdicts_of(("a", "b", 0.5)), state, ["a", "b"], AUTHORS)
+    assert doc["models"]["a"]["rating"] == close(52.9820483255905295)
+    assert doc["models"]["b"]["rating"] == close(48.0179516744094705)
 
 
 def test_sparta_k_decays_with_updates_down_to_k_min():
     # a has 10 updates: K_a = max(5, 10 * 0.9 ** 1) = 9; b has 70: 10 * 0.9 ** 7 = 4.78 -> K_b = k_min = 5
     # delta_a = 9 * tanh(1) * 0.01 = 0.06854347403601884, delta_b = -5 * tanh(1) * 0.01 = -0.03807970779778824
     state = _sparta_state(a=(50.0, [], 10), b=(50.0, [], 70))
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], AUTHORS)
-    assert doc["models"]["a"]["rating"] == _close(50.06854347403601884)
-    assert doc["models"]["b"]["rating"] == _close(49.96192029220221176)
+    doc = fit_sparta(verdicts_of(("a", "b", 1.0)), state, ["a", "b"], AUTHORS)
+    assert doc["models"]["a"]["rating"] == close(50.06854347403601884)
+    assert doc["models"]["b"]["rating"] == close(49.96192029220221176)
     assert (doc["models"]["a"]["updates"], doc["models"]["b"]["updates"]) == (11, 71)
 
 
@@ -182,22 +124,22 @@ def test_sparta_sigma_is_the_spread_of_the_last_window_changes():
     # delta_b = -10 * tanh(0.1) * 0.01 = -0.009966799462495582
     cfg = SpartaConfig(**AUTHORS_KEYS, window=2)
     state = _sparta_state(a=(50.0, [9.0, 0.0, 1.0], 0), b=(50.0, [0.2, 0.2], 0))
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], cfg)
-    assert doc["models"]["a"]["rating"] == _close(50.046211715726000974)
-    assert doc["models"]["b"]["rating"] == _close(49.990033200537504418)
+    doc = fit_sparta(verdicts_of(("a", "b", 1.0)), state, ["a", "b"], cfg)
+    assert doc["models"]["a"]["rating"] == close(50.046211715726000974)
+    assert doc["models"]["b"]["rating"] == close(49.990033200537504418)
     # a's window is now [1.0, 0.046...]: sigma = std = (1 - 0.046211715726) / 2 = 0.476894142137
-    assert doc["models"]["a"]["recent_changes"] == _close([1.0, 0.046211715726000974])
-    assert doc["models"]["a"]["uncertainty"] == _close(0.476894142136999513)
+    assert doc["models"]["a"]["recent_changes"] == close([1.0, 0.046211715726000974])
+    assert doc["models"]["a"]["uncertainty"] == close(0.476894142136999513)
 
 
 def test_sparta_ratings_stop_at_the_floor():
     # k0 = 1000 between equals at 12: delta = 1000 * tanh(1) * 0.01 = 7.615941559557649;
     # b would fall to 4.38, the floor keeps it at 10, and the change recorded is the one applied (-2)
     cfg = SpartaConfig(centered=False, k0=1000.0, k_min=1000.0, initial_rating=12.0)
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), None, ["a", "b"], cfg)
-    assert doc["models"]["a"]["rating"] == _close(19.615941559557649)
+    doc = fit_sparta(verdicts_of(("a", "b", 1.0)), None, ["a", "b"], cfg)
+    assert doc["models"]["a"]["rating"] == close(19.615941559557649)
     assert doc["models"]["b"]["rating"] == 10.0
-    assert doc["models"]["b"]["recent_changes"] == _close([-2.0])
+    assert doc["models"]["b"]["recent_changes"] == close([-2.0])
 
 
 def test_centered_sparta_moves_by_the_surprise():
@@ -205,13 +147,13 @@ def test_centered_sparta_moves_by_the_surprise():
     # = erf(0.1767766952966369) = 0.19741265136584743; a wins outright (d = 1):
     # delta_a = 4 * (1 - 0.19741265136584743) * tanh(1) = 2.4449833374552106, delta_b = -delta_a.
     state = _sparta_state(a=(60.0, [], 0), b=(50.0, [], 0))
-    doc = fit_sparta(_verdicts(("a", "b", 1.0)), state, ["a", "b"], SpartaConfig())
-    assert doc["models"]["a"]["rating"] == _close(62.4449833374552106)
-    assert doc["models"]["b"]["rating"] == _close(47.5550166625447894)
+    doc = fit_sparta(verdicts_of(("a", "b", 1.0)), state, ["a", "b"], SpartaConfig())
+    assert doc["models"]["a"]["rating"] == close(62.4449833374552106)
+    assert doc["models"]["b"]["rating"] == close(47.5550166625447894)
     # A draw between them is a surprise too: it pulls the two together by
     # 4 * 0.19741265136584743 * tanh(1) = 0.60139328636785.
-    doc = fit_sparta(_verdicts(("a", "b", 0.0)), state, ["a", "b"], SpartaConfig())
-    assert doc["models"]["a"]["rating"] == _close(59.39860671363215)
+    doc = fit_sparta(verdicts_of(("a", "b", 0.0)), state, ["a", "b"], SpartaConfig())
+    assert doc["models"]["a"]["rating"] == close(59.39860671363215)
 
 
 def test_centered_sparta_settles_where_the_authors_form_runs_away():
@@ -222,8 +164,8 @@ def test_centered_sparta_settles_where_the_authors_form_runs_away():
     duels = [("a", "b", float(x)) for x in d]
     gaps = {}
     for label, cfg in {"centered": SpartaConfig(), "authors": AUTHORS}.items():
-        half = fit_sparta(_verdicts(*duels[:2000]), None, ["a", "b"], cfg)
-        whole = fit_sparta(_verdicts(*duels[2000:]), _through_json(half), ["a", "b"], cfg)
+        half = fit_sparta(verdicts_of(*duels[:2000]), None, ["a", "b"], cfg)
+        whole = fit_sparta(verdicts_of(*duels[2000:]), through_json(half), ["a", "b"], cfg)
         gaps[label] = [doc["models"]["a"]["rating"] - doc["models"]["b"]["rating"] for doc in (half, whole)]
     assert gaps["centered"][0] == pytest.approx(26.98, abs=6) and gaps["centered"][1] == pytest.approx(26.98, abs=6)
     # The authors' form has no fixed point: b sits at the floor and a keeps climbing with every net win.
@@ -239,13 +181,13 @@ def test_centered_sparta_ranks_by_strength_on_a_round_robin():
         x, y = rng.choice(list(strength), size=2, replace=False)
         p = 0.5 * (1 + math.erf((strength[x] - strength[y]) / 2))  # P(x beats y) = Phi((s_x - s_y) / sqrt(2))
         duels.append((x, y, 1.0 if rng.random() < p else -1.0))
-    ratings = ratings_of(fit_sparta(_verdicts(*duels), None, list(strength), SpartaConfig()))
+    ratings = ratings_of(fit_sparta(verdicts_of(*duels), None, list(strength), SpartaConfig()))
     assert sorted(ratings, key=ratings.get) == ["a", "b", "c", "e"]
     assert min(ratings.values()) > 10.0 and max(ratings.values()) < 120.0
 
 
 def test_sparta_skips_duels_without_a_verdict_and_lists_every_model():
-    doc = fit_sparta(_verdicts(("a", "b", np.nan), ("b", "c", 1.0)), None, ["a", "b", "c", "d"], SpartaConfig())
+    doc = fit_sparta(verdicts_of(("a", "b", np.nan), ("b", "c", 1.0)), None, ["a", "b", "c", "d"], SpartaConfig())
     assert doc["duels"] == 1
     assert doc["models"]["a"] == {
         "rating": 50.0,
@@ -263,9 +205,9 @@ def test_sparta_skips_duels_without_a_verdict_and_lists_every_model():
 def test_sparta_resumed_from_its_document_equals_one_uninterrupted_run():
     duels = [("a", "b", 1.0), ("b", "c", -0.5), ("a", "c", 0.25)] * 9
     models, cfg = ["a", "b", "c"], SpartaConfig(window=4)  # centred: each duel depends on the ratings before it
-    whole = fit_sparta(_verdicts(*duels), None, models, cfg)
-    first = fit_sparta(_verdicts(*duels[:13]), None, models, cfg)
-    resumed = fit_sparta(_verdicts(*duels[13:]), _through_json(first), models, cfg)
+    whole = fit_sparta(verdicts_of(*duels), None, models, cfg)
+    first = fit_sparta(verdicts_of(*duels[:13]), None, models, cfg)
+    resumed = fit_sparta(verdicts_of(*duels[13:]), through_json(first), models, cfg)
     # The same float operations in the same order: equal to the last bit, not just close.
     for name in models:
         for key in ("rating", "uncertainty", "updates", "recent_changes"):
@@ -280,14 +222,16 @@ def test_sparta_resumed_from_its_document_equals_one_uninterrupted_run():
 )
 def test_sparta_draws_change_no_rating_in_the_authors_form(pairs, start):
     cfg = SpartaConfig(**AUTHORS_KEYS, initial_rating=start)
-    doc = fit_sparta(_verdicts(*[(a, b, 0.0) for a, b in pairs]), None, ["a", "b", "c"], cfg)
+    doc = fit_sparta(verdicts_of(*[(a, b, 0.0) for a, b in pairs]), None, ["a", "b", "c"], cfg)
     assert set(ratings_of(doc).values()) == {start}
 
 
 def test_sparta_config_rejects_bad_values_and_unknown_keys():
     with pytest.raises(ValueError, match=r"rating.sparta: window must be >= 2; eps must be > 0; spread must be > 0"):
         SpartaConfig(window=1, eps=0.0, spread=0.0)
-    with pytest.raises(ValueError, match=r"rating.sparta: unknown key\(s\) \['kappa'\]"):
+    with pytest.raises(ValueError, match=r"rating.sparta: initial_rating 5.0 must be >= floor 10.0"):
+        SpartaConfig(initial_rating=5.0)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'kappa'"):
         SpartaConfig.from_dict({"kappa": 1.0})
     assert SpartaConfig.from_dict({"k0": 20.0}) == SpartaConfig(k0=20.0)
 
@@ -297,7 +241,7 @@ def test_sparta_config_rejects_bad_values_and_unknown_keys():
 
 def test_elo_one_win_between_equals_moves_ratings_by_half_k():
     # equal ratings -> expected score 0.5 -> update = 32 * (1 - 0.5) = 16
-    doc = fit_elo(_verdicts(("a", "b", 0.2)), None, ["a", "b"], EloConfig())
+    doc = fit_elo(verdicts_of(("a", "b", 0.2)), None, ["a", "b"], EloConfig())
     assert ratings_of(doc) == {"a": 1016.0, "b": 984.0}
     assert doc["models"]["a"]["uncertainty"] is None
 
@@ -308,15 +252,15 @@ def test_elo_draw_and_loss_from_a_previous_state():
     # then c (a newcomer at 1000) beats a: E_c = 1 / (1 + 10 ** (191.688 / 400)) = 0.24909488806312807
     # c += 32 * (1 - 0.2490948881) = 24.02896358198 -> 1024.02896358198; a -> 1167.6591347652854
     state = {"scheme": "elo", "models": {"a": {"rating": 1200.0, "updates": 4}, "b": {"rating": 1000.0, "updates": 4}}}
-    doc = fit_elo(_verdicts(("a", "b", 0.0), ("c", "a", 1.0)), state, ["a", "b", "c"], EloConfig())
-    assert doc["models"]["a"]["history"] == _close([1191.6880983472654, 1167.6591347652854])
-    assert doc["models"]["b"]["rating"] == _close(1008.311901652734651)
-    assert doc["models"]["c"]["rating"] == _close(1024.02896358198)
+    doc = fit_elo(verdicts_of(("a", "b", 0.0), ("c", "a", 1.0)), state, ["a", "b", "c"], EloConfig())
+    assert doc["models"]["a"]["history"] == close([1191.6880983472654, 1167.6591347652854])
+    assert doc["models"]["b"]["rating"] == close(1008.311901652734651)
+    assert doc["models"]["c"]["rating"] == close(1024.02896358198)
     assert (doc["models"]["a"]["updates"], doc["models"]["c"]["updates"]) == (6, 1)
 
 
 def test_elo_shuffled_order_is_reproducible_for_a_seed():
-    verdicts = _verdicts(*[("a", "b", 1.0)] * 5, *[("b", "c", 1.0)] * 5, *[("c", "a", 1.0)] * 5)
+    verdicts = verdicts_of(*[("a", "b", 1.0)] * 5, *[("b", "c", 1.0)] * 5, *[("c", "a", 1.0)] * 5)
     cfg = EloConfig(order="shuffled")
     first, again = (fit_elo(verdicts, None, ["a", "b", "c"], cfg, seed=7) for _ in range(2))
     assert first == again
@@ -336,7 +280,7 @@ def test_elo_shuffled_order_is_reproducible_for_a_seed():
     )
 )
 def test_elo_conserves_the_sum_of_ratings(duels):
-    doc = fit_elo(_verdicts(*duels), None, ["a", "b", "c", "d"], EloConfig())
+    doc = fit_elo(verdicts_of(*duels), None, ["a", "b", "c", "d"], EloConfig())
     assert sum(ratings_of(doc).values()) == pytest.approx(4000.0)
 
 
@@ -354,16 +298,16 @@ def test_unknown_scheme_names_the_key_and_the_choices():
 
 
 def test_fit_ratings_dispatches_on_the_scheme():
-    verdicts = _verdicts(("a", "b", 1.0))
+    verdicts = verdicts_of(("a", "b", 1.0))
     assert fit_ratings("elo", verdicts, None, ["a", "b"], {"k": 4.0}, seed=0)["models"]["a"]["rating"] == 1002.0
     assert fit_ratings("sparta", verdicts, None, ["a", "b"], {}, seed=0)["scheme"] == "sparta"
 
 
 def test_rate_iteration_weighs_judges_by_the_previous_ratings(tmp_path):
-    write_table(_matches(("m1", "a", "b")), tmp_path / "matches.parquet", MATCHES)
-    write_table(_judgments(("m1", "c", "ab", 1.0), ("m1", "c", "ba", 1.0)), tmp_path / "c.parquet", JUDGMENTS)
-    write_table(_judgments(("m1", "e", "ab", -1.0), ("m1", "e", "ba", -1.0)), tmp_path / "e.parquet", JUDGMENTS)
-    previous = fit_sparta(_verdicts(), None, ["a", "b", "c", "e"], SpartaConfig())
+    write_table(matches_of(("m1", "a", "b")), tmp_path / "matches.parquet", MATCHES)
+    write_table(judgments_of(("m1", "c", "ab", 1.0), ("m1", "c", "ba", 1.0)), tmp_path / "c.parquet", JUDGMENTS)
+    write_table(judgments_of(("m1", "e", "ab", -1.0), ("m1", "e", "ba", -1.0)), tmp_path / "e.parquet", JUDGMENTS)
+    previous = fit_sparta(verdicts_of(), None, ["a", "b", "c", "e"], SpartaConfig())
     previous["models"]["c"]["rating"] = 30.0
     previous["models"]["e"]["rating"] = 10.0
     write_json(previous, tmp_path / "previous.json")
@@ -380,14 +324,14 @@ def test_rate_iteration_weighs_judges_by_the_previous_ratings(tmp_path):
     assert read_json(tmp_path / "out" / "sparta.json") == doc
     # d = (30 * 1 + 10 * -1) / 40 = 0.5 between equals (centred: expected 0):
     # delta = 4 * 0.5 * tanh(1) = 1.5231883119115295
-    assert doc["models"]["a"]["rating"] == _close(51.5231883119115295)
+    assert doc["models"]["a"]["rating"] == close(51.5231883119115295)
     assert doc["models"]["c"]["rating"] == 30.0
 
 
 def test_rate_iteration_refuses_another_schemes_document(tmp_path):
-    write_table(_matches(("m1", "a", "b")), tmp_path / "matches.parquet", MATCHES)
-    write_table(_judgments(("m1", "c", "ab", 1.0)), tmp_path / "c.parquet", JUDGMENTS)
-    write_json(fit_elo(_verdicts(), None, ["a", "b", "c"], EloConfig()), tmp_path / "elo.json")
+    write_table(matches_of(("m1", "a", "b")), tmp_path / "matches.parquet", MATCHES)
+    write_table(judgments_of(("m1", "c", "ab", 1.0)), tmp_path / "c.parquet", JUDGMENTS)
+    write_json(fit_elo(verdicts_of(), None, ["a", "b", "c"], EloConfig()), tmp_path / "elo.json")
     with pytest.raises(ValueError, match=r"holds 'elo' ratings, cannot continue them as 'sparta'"):
         rate_iteration(
             tmp_path / "matches.parquet",

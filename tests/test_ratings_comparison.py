@@ -17,7 +17,7 @@ from agon.ratings.comparison import (
     write_comparison,
 )
 
-from .test_ratings import _judgments, _matches
+from .testing_utils import judgments_of, matches_of
 
 MODELS = ["m0", "m1", "m2", "m3", "m4"]
 ALL_SCHEMES = {
@@ -115,10 +115,10 @@ def test_comparison_of_too_few_duels_reports_nulls_not_errors():
 
 def test_write_comparison_writes_the_json_and_a_png(tmp_path):
     pairs = [(f"m{k}", "a", "b") for k in range(10)] + [(f"n{k}", "b", "c") for k in range(10)]
-    write_table(_matches(*pairs), tmp_path / "matches.parquet", MATCHES)
+    write_table(matches_of(*pairs), tmp_path / "matches.parquet", MATCHES)
     # judge e prefers the first-named model, except in one duel of each pair: a > b > c
     rows = [(m, "e", "ab", -1.0 if m in ("m0", "n0") else 1.0) for m, _, _ in pairs]
-    write_table(_judgments(*rows), tmp_path / "e.parquet", JUDGMENTS)
+    write_table(judgments_of(*rows), tmp_path / "e.parquet", JUDGMENTS)
     comparison = write_comparison(
         tmp_path / "matches.parquet",
         [tmp_path / "e.parquet"],

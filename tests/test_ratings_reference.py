@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from agon.ratings import SCHEMES, BradleyTerryConfig, EloConfig, fit_bradley_terry, fit_elo, fit_ratings, ratings_of
 
-from .test_ratings import _close, _verdicts
+from .testing_utils import close, verdicts_of
 
 sklearn_linear_model = pytest.importorskip("sklearn.linear_model")
 
@@ -38,7 +38,7 @@ def _synthetic_duels(seed: int, n_duels: int, tie_share: float = 0.0) -> tuple[n
 
 
 def _as_verdicts(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> pd.DataFrame:
-    return _verdicts(*zip((NAMES[k] for k in a), (NAMES[k] for k in b), d.tolist(), strict=True))
+    return verdicts_of(*zip((NAMES[k] for k in a), (NAMES[k] for k in b), d.tolist(), strict=True))
 
 
 def _sklearn_logits(a: np.ndarray, b: np.ndarray, d: np.ndarray, l2: float) -> np.ndarray:
@@ -145,9 +145,9 @@ def test_no_scheme_depends_on_the_model_names(scheme, duels, new_names):
     # alone, e.g. from sorting or grouping by them; a random bijection reorders them alphabetically.
     rename = dict(zip("abcd", new_names, strict=True))
     params, models = PARAMS.get(scheme, {}), list("abcd")
-    reference = fit_ratings(scheme, _verdicts(*duels), None, models, params, seed=3)
+    reference = fit_ratings(scheme, verdicts_of(*duels), None, models, params, seed=3)
     renamed = [(rename[a], rename[b], d) for a, b, d in duels]
-    other = fit_ratings(scheme, _verdicts(*renamed), None, [rename[m] for m in models], params, seed=3)
+    other = fit_ratings(scheme, verdicts_of(*renamed), None, [rename[m] for m in models], params, seed=3)
     assert _by_name(other, rename) == reference["models"]
 
 
@@ -159,8 +159,8 @@ def test_batch_schemes_do_not_depend_on_the_order_of_the_rows(scheme, duels, ran
     # same floating-point numbers; Bradley-Terry's bootstrap re-draws those counts, not rows, so its
     # intervals for a seed do not move either.
     params = PARAMS.get(scheme, {})
-    reference = fit_ratings(scheme, _verdicts(*duels), None, list("abcd"), params, seed=3)
-    shuffled = fit_ratings(scheme, _verdicts(*random.sample(duels, len(duels))), None, list("abcd"), params, seed=3)
+    reference = fit_ratings(scheme, verdicts_of(*duels), None, list("abcd"), params, seed=3)
+    shuffled = fit_ratings(scheme, verdicts_of(*random.sample(duels, len(duels))), None, list("abcd"), params, seed=3)
     assert shuffled["models"] == reference["models"]
 
 
@@ -169,13 +169,13 @@ def test_elo_in_match_order_depends_on_the_order_of_the_rows():
     # the first win moves 16 points (expected 1/2); b's win then comes as an upset, at
     # E_b = 1 / (1 + 10 ** (32 / 400)) = 0.4540780772195163, and moves 32 * (1 - E_b) = 17.47 points. The later
     # result moves more, so the same two results in the other order leave the other model ahead.
-    first = fit_elo(_verdicts(("a", "b", 1.0), ("b", "a", 1.0)), None, ["a", "b"], EloConfig(order="match"))
-    second = fit_elo(_verdicts(("b", "a", 1.0), ("a", "b", 1.0)), None, ["a", "b"], EloConfig(order="match"))
-    assert ratings_of(first) == _close({"a": 998.5304984710245, "b": 1001.4695015289755})
-    assert ratings_of(second) == _close({"a": 1001.4695015289755, "b": 998.5304984710245})
+    first = fit_elo(verdicts_of(("a", "b", 1.0), ("b", "a", 1.0)), None, ["a", "b"], EloConfig(order="match"))
+    second = fit_elo(verdicts_of(("b", "a", 1.0), ("a", "b", 1.0)), None, ["a", "b"], EloConfig(order="match"))
+    assert ratings_of(first) == close({"a": 998.5304984710245, "b": 1001.4695015289755})
+    assert ratings_of(second) == close({"a": 1001.4695015289755, "b": 998.5304984710245})
     # Bradley-Terry sees one win each in both orders: even
     bt = [
-        ratings_of(fit_bradley_terry(_verdicts(*rows), None, ["a", "b"], BradleyTerryConfig(bootstrap_rounds=0)))
+        ratings_of(fit_bradley_terry(verdicts_of(*rows), None, ["a", "b"], BradleyTerryConfig(bootstrap_rounds=0)))
         for rows in ((("a", "b", 1.0), ("b", "a", 1.0)), (("b", "a", 1.0), ("a", "b", 1.0)))
     ]
     assert bt[0] == bt[1] == pytest.approx({"a": 1000.0, "b": 1000.0})

@@ -6,7 +6,6 @@ import pandas as pd
 from agon.report import (
     accuracy_table,
     interval,
-    mean_margin,
     pair_counts,
     plot_accuracy,
     plot_pair_stats,
@@ -32,21 +31,12 @@ def test_win_matrix_counts_a_tie_as_half_a_win_and_skips_duels_without_a_verdict
 
 
 def test_pair_counts_read_each_protocols_reasons_for_no_pair():
-    tribe = {"pairs": 12, "duels": 16, "dropped_identical_answers": 3, "dropped_no_verdict": 1}
+    tribe = {"pairs": 12, "candidates": 16, "dropped": {"identical_answers": 3, "no_verdict": 1}}
     assert pair_counts(tribe) == {"pairs": 12, "no pair: identical_answers": 3, "no pair: no_verdict": 1}
-    # selfplay writes shares of its prompts: 0.25 of 24 prompts = 6
-    selfplay = {"pairs": 18, "prompts": 24, "no_pair_share": {"tied": 0.25, "identical": 0.0}}
+    selfplay = {"pairs": 18, "candidates": 24, "dropped": {"tied": 6, "identical": 0}}
     assert pair_counts(selfplay) == {"pairs": 18, "no pair: tied": 6.0, "no pair: identical": 0.0}
-    debate = {"pairs": 8, "no_pair": {"tie": 2}}
+    debate = {"pairs": 8, "candidates": 12, "dropped": {"tie": 2}}
     assert pair_counts(debate) == {"pairs": 8, "no pair: tie": 2.0}
-
-
-def test_mean_margin_of_a_histogram_weighs_the_bin_centres():
-    # centres 0.25 (1 pair) and 0.75 (3 pairs): (0.25 + 3 * 0.75) / 4 = 0.625
-    assert mean_margin({"margin_histogram": {"edges": [0.0, 0.5, 1.0], "counts": [1, 3]}}) == 0.625
-    assert mean_margin({"mean_margin": 0.1}) == 0.1
-    assert mean_margin({"mean_gain": 0.2}) == 0.2
-    assert mean_margin({"margin_histogram": {"edges": [0.0, 1.0], "counts": [0]}}) is None
 
 
 def test_training_log_takes_dpo_margins_or_sppo_log_ratio_differences_and_skips_the_summary():
@@ -93,6 +83,13 @@ def test_figures_draw_runs_with_nothing_to_show(tmp_path):
     plot_win_matrices([("iteration 0", empty, empty)], ["ada", "bix"], tmp_path / "wins.png")
     summary = {"models": {"ada": {"win_rate_vs_previous": None, "prompts": 0, "prompts_told_apart": 0}}}
     plot_selfplay_win_rates([summary], ["ada"], tmp_path / "selfplay.png")
-    plot_pair_stats([{"pairs": 0}], tmp_path / "pairs.png")
+    no_pairs = {
+        "pairs": 0,
+        "dropped": {},
+        "mean_margin": None,
+        "extras": {},
+        **dict.fromkeys(("chosen_correct", "rejected_correct", "inverted", "both_wrong")),
+    }
+    plot_pair_stats([no_pairs], tmp_path / "pairs.png")
     for name in ("training", "wins", "selfplay", "pairs"):
         assert (tmp_path / f"{name}.png").read_bytes().startswith(PNG_SIGNATURE)

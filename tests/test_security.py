@@ -13,18 +13,19 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agon.config import NAME, RUN_NAME, ConfigError, _StrictLoader, load_schema, schema_rows, validate_config
+from agon.config import ConfigError, _StrictLoader, load_schema, schema_rows, validate_config
 from agon.contracts import PAIRS, write_table
 from agon.generation.vllm_backend import EngineConfig, VLLMGenerator
 from agon.judging.api import ApiConfig
 from agon.judging.reward_model import ClassifierConfig, build_reward_model_judge
 from agon.models import ModelFileError, ModelSpec, load_for_inference
-from agon.training import train_adapter
+from agon.names import NAME, RUN_NAME
+from agon.training import TrainConfig, train_adapter
 
-from .conftest import REPO
-from .test_training import TINY, _pairs
+from .testing_utils import REPO, TINY_TRAINING, pairs_frame
 
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+TINY = TrainConfig(**TINY_TRAINING)
 SOURCES = sorted((REPO / "src" / "agon").rglob("*.py"))
 THREE = {"a": {"base": "embedded"}, "b": {"base": "embedded"}, "c": {"base": "embedded"}}
 
@@ -166,7 +167,7 @@ def pickled_model(tmp_path, tiny_member) -> tuple[Path, Path]:
 )
 def test_a_model_with_pickled_weights_only_is_refused_unread(tmp_path, pickled_model, load):
     base, marker = pickled_model
-    write_table(_pairs(2), tmp_path / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(2), tmp_path / "pairs.parquet", PAIRS)
     with pytest.raises(ModelFileError, match=r"pickled holds pickled weights only \(pytorch_model.bin\)"):
         load(base, tmp_path)
     assert not marker.exists()
@@ -189,7 +190,7 @@ def test_an_adapter_with_pickled_weights_only_is_refused_unread(tmp_path, tiny_m
     (adapter / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 4}')
     marker = tmp_path / "unpickled"
     (adapter / "adapter_model.bin").write_bytes(pickle.dumps(Planted(marker)))
-    write_table(_pairs(2), tmp_path / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(2), tmp_path / "pairs.parquet", PAIRS)
     spec = ModelSpec(name="m", base=str(tiny_member), adapter=str(adapter))
     with pytest.raises(ModelFileError, match=r"adapter holds pickled weights only \(adapter_model.bin\)"):
         load(spec, tmp_path)

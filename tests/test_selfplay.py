@@ -3,21 +3,9 @@ import pandas as pd
 import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table, write_table
-from agon.selfplay import (
-    CANDIDATE_COLUMNS,
-    RATE_COLUMNS,
-    candidate_pairs,
-    comparisons,
-    is_within,
-    kept_pairs,
-    pair_stats,
-    previous_comparisons,
-    selfplay_pairs,
-    verified,
-    win_matrix,
-    win_rate_vs_previous,
-    win_rates,
-)
+from agon.selfplay.comparisons import comparisons, is_within, previous_comparisons
+from agon.selfplay.pairs import CANDIDATE_COLUMNS, candidate_pairs, kept_pairs, pair_stats, selfplay_pairs, verified
+from agon.selfplay.win_rates import RATE_COLUMNS, win_matrix, win_rate_vs_previous, win_rates
 
 
 def _prompts(n: int) -> pd.DataFrame:
@@ -390,17 +378,17 @@ def test_pair_stats_count_the_pairs_and_why_prompts_have_none():
     # Correct answers: b (ties, chosen) is right, d wrong; in noise a (chosen) is wrong and c (rejected) right.
     correct = {("m", "ties", 1): True, ("m", "ties", 3): False, ("m", "noise", 0): False, ("m", "noise", 2): True}
     stats = pair_stats(candidates, rates, correct)
-    assert stats["prompts"] == 6 and stats["pairs"] == 2
-    assert stats["pairs_per_model"] == {"m": 2}
-    assert stats["no_pair_share"] == {"unknown": 1 / 6, "identical": 1 / 6, "tied": 1 / 6, "below_margin": 1 / 6}
+    assert stats["candidates"] == 6 and stats["pairs"] == 2
+    assert stats["pairs_by_chosen_model"] == {"m": 2}
+    assert stats["dropped"] == {"unknown": 1, "identical": 1, "tied": 1, "below_margin": 1}
     # 2 of the 17 rated samples are unknown.
-    assert stats["unknown_win_rate_share"] == pytest.approx(2 / 17)
+    assert stats["extras"]["unknown_win_rate_share"] == pytest.approx(2 / 17)
     assert stats["mean_margin"] == pytest.approx((0.5 + 0.3) / 2)
-    assert stats["mean_chosen_win_rate"] == pytest.approx((0.75 + 0.3) / 2)
-    assert stats["mean_rejected_win_rate"] == pytest.approx(0.125)
+    assert stats["extras"]["mean_chosen_win_rate"] == pytest.approx((0.75 + 0.3) / 2)
+    assert stats["extras"]["mean_rejected_win_rate"] == pytest.approx(0.125)
     assert stats["mean_length_delta_chars"] == 0.0
     assert (stats["chosen_correct"], stats["rejected_correct"], stats["inverted"]) == (0.5, 0.5, 0.5)
-    assert "chosen_correct" not in pair_stats(candidates, rates)
+    assert pair_stats(candidates, rates)["chosen_correct"] is None
     with pytest.raises(ValueError, match="correctness unknown for 1 paired sample"):
         pair_stats(candidates, rates, {k: v for k, v in correct.items() if k != ("m", "noise", 2)})
 
@@ -408,10 +396,10 @@ def test_pair_stats_count_the_pairs_and_why_prompts_have_none():
 def test_pair_stats_without_pairs_are_json_ready():
     generations, rates = _case_frames()
     stats = pair_stats(candidate_pairs(generations, rates, "max_min", 1.0, seed=0), rates, {})
-    assert stats["pairs"] == 0 and stats["mean_margin"] is None and "chosen_correct" not in stats
+    assert stats["pairs"] == 0 and stats["mean_margin"] is None and stats["chosen_correct"] is None
     empty = candidate_pairs(generations.iloc[:0], rates.iloc[:0], "max_min", 0.0, seed=0)
-    assert pair_stats(empty, rates.iloc[:0])["no_pair_share"] == dict.fromkeys(
-        ("unknown", "identical", "tied", "below_margin")
+    assert pair_stats(empty, rates.iloc[:0])["dropped"] == dict.fromkeys(
+        ("unknown", "identical", "tied", "below_margin"), 0
     )
 
 

@@ -5,20 +5,17 @@ The cluster has no accounting database, so the run adds the two flags profiles/s
 """
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections import Counter
 
 import pytest
 
-from .conftest import REPO
+from .testing_utils import MICRO_SLURM, REPO, snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SLURM = REPO / "tests" / "slurm"
-MICRO_SLURM = REPO / "tests" / "config" / "micro_slurm.yaml"
 # The rules that load a model and so carry the GPU tag; everything else runs on the submit host (localrules).
 MODEL_JOBS = {"embedded_member": 2, "generate_shard": 2, "train": 2, "evaluate": 4}
 
@@ -37,27 +34,17 @@ def _job(slurm_id: str) -> dict[str, str]:
 
 
 def test_micro_run_goes_through_sbatch_and_gpu_tagged_jobs_get_a_gpu(cluster, tmp_path):
-    command = [
-        "timeout",
-        "-k",
-        "30",
-        "900",  # a lost status check makes the plugin wait forever; never let CI hang
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--profile",
-        str(REPO / "profiles" / "slurm"),
-        "--configfile",
-        str(MICRO_SLURM),
+    result = snakemake(
         "--slurm-status-command",
         "squeue",
         "--slurm-init-seconds-before-status-checks",
         "2",
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        "--configfile",
+        MICRO_SLURM,
+        cwd=tmp_path,
+        profile=REPO / "profiles" / "slurm",
+        timeout=900,  # a lost status check makes the plugin wait forever; never let CI hang
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
 

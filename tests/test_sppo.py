@@ -7,7 +7,7 @@ from transformers import AutoModelForCausalLM
 from trl import DPOConfig
 
 from agon.models import ModelSpec, load_tokenizer
-from agon.sppo import SPPOTrainer, sppo_soft_loss
+from agon.selfplay.sppo import SPPOTrainer, sppo_soft_loss
 
 N_PAIRS = 16
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from agon.tasks import iteration_prompts, make_splits, task_problems
 from agon.tasks.arithmetic import ArithmeticConfig, extract_answer, is_correct, problems
 
-from .conftest import MICRO_TASK
+from .testing_utils import MICRO_TASK
 
 DEFAULT_TASK = {
     "name": "arithmetic",

@@ -1,6 +1,5 @@
 import json
 
-import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -9,29 +8,15 @@ from agon.contracts import PAIRS, write_table
 from agon.models import ModelSpec, load_for_inference
 from agon.training import TrainConfig, train_adapter
 
-TINY = TrainConfig(batch_size=4, lora_r=4, lora_alpha=8, max_length=32)
+from .testing_utils import TINY_TRAINING, pairs_frame
 
-
-def _pairs(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "prompt_id": [f"p{k}" for k in range(n)],
-            "prompt": [f"What is {k}+2?" for k in range(n)],
-            "chosen": [str(k + 2) for k in range(n)],
-            "rejected": [str(k + 3) for k in range(n)],
-            "margin": 1.0,
-            "match_id": [f"m{k}" for k in range(n)],
-            "chosen_model": "a",
-            "rejected_model": "b",
-        },
-        columns=PAIRS.columns,
-    )
+TINY = TrainConfig(**TINY_TRAINING)
 
 
 @pytest.fixture(scope="module")
 def first_adapter(tmp_path_factory, tiny_member):
     root = tmp_path_factory.mktemp("train")
-    write_table(_pairs(8), root / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(8), root / "pairs.parquet", PAIRS)
     spec = ModelSpec(name="m", base=str(tiny_member))
     metrics = train_adapter(root / "pairs.parquet", root / "adapter0", spec, TINY, device="cpu", seed=0)
     return root, metrics
@@ -69,7 +54,7 @@ def test_adapter_changes_the_model_and_the_next_iteration_continues_it(first_ada
 
 def test_no_pairs_carries_the_adapter_over_unchanged(first_adapter, tiny_member):
     root, _ = first_adapter
-    write_table(_pairs(0), root / "empty.parquet", PAIRS)
+    write_table(pairs_frame(0), root / "empty.parquet", PAIRS)
     spec = ModelSpec(name="m", base=str(tiny_member), adapter=str(root / "adapter0"))
     metrics = train_adapter(root / "empty.parquet", root / "carried", spec, TINY, device="cpu", seed=0)
     assert metrics["steps"] == 0

@@ -18,11 +18,9 @@ from agon.launch import training_launcher
 from agon.models import ModelSpec
 from agon.training import TrainConfig, main, train_adapter
 
-from .conftest import REPO
-from .test_training import TINY, _pairs
-from .test_workflow import snakemake
+from .testing_utils import MICRO, TINY_TRAINING, pairs_frame, snakemake
 
-TINY_KEYS = {key: getattr(TINY, key) for key in ("batch_size", "lora_r", "lora_alpha", "max_length")}
+TINY = TrainConfig(**TINY_TRAINING)
 
 
 def test_up_to_one_gpu_the_command_is_the_interpreter_itself():
@@ -58,7 +56,7 @@ def test_train_rule_launches_one_process_per_gpu_through_accelerate(tmp_path):
         "--dry-run",
         "--printshellcmds",
         "--configfile",
-        str(REPO / "tests" / "config" / "micro.yaml"),
+        MICRO,
         "--config",
         "gpus_per_job=2",
         cwd=tmp_path,
@@ -73,7 +71,7 @@ def _run(root: Path, out: str, member: Path, gpus: int) -> dict:
     command = (
         f"{training_launcher(gpus, sys.executable)} -m agon.training --pairs {root / 'pairs.parquet'} "
         f"--out {root / out} --model {shlex.quote(json.dumps({'name': 'm', 'base': str(member)}))} "
-        f"--training {shlex.quote(json.dumps(TINY_KEYS))} --device cpu --seed 3 --threads {gpus or 1}"
+        f"--training {shlex.quote(json.dumps(TINY_TRAINING))} --device cpu --seed 3 --threads {gpus or 1}"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=300)
@@ -84,7 +82,7 @@ def _run(root: Path, out: str, member: Path, gpus: int) -> dict:
 @pytest.fixture(scope="module")
 def pairs_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("launch")
-    write_table(_pairs(8), root / "pairs.parquet", PAIRS)
+    write_table(pairs_frame(8), root / "pairs.parquet", PAIRS)
     return root
 
 

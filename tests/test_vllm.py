@@ -22,7 +22,7 @@ from agon.models import ModelSpec
 
 # The main test run deselects these (pyproject's addopts); vllm is imported only when an engine starts, so a
 # broken vLLM install fails these tests instead of skipping them.
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+pytestmark = pytest.mark.vllm
 
 REPO = Path(__file__).resolve().parent.parent
 # Small enough to start in seconds; fp32 so that both backends compute the same numbers.
@@ -37,10 +37,10 @@ def population(tmp_path_factory, micro_splits) -> dict[str, ModelSpec]:
     """A base model and two LoRA adapters on it: head_dim 64, a size vLLM's CPU attention supports."""
     import torch
 
-    from agon.bootstrap.adapters import random_adapter
     from agon.bootstrap.model import TinyModelConfig
     from agon.bootstrap.sft import MemberSFTConfig
-    from agon.bootstrap.standalone import build_standalone_member
+
+    from .testing_utils import build_standalone_member, random_adapter
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("vllm_population")

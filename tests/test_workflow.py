@@ -1,11 +1,10 @@
-"""Real Snakemake runs of the workflow: lint, dry-runs, and an end-to-end micro run in a temporary directory."""
+"""Real Snakemake runs of the workflow: lint, dry-runs, and an end-to-end micro run in a temporary directory,
+started from the session's embedded population. The runs the micro run's outputs go on to (a judge in shards,
+judges from outside the population, the report in a browser) are in the slow lane (`pytest -m slow`)."""
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,26 +14,17 @@ from safetensors.torch import load_file
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table
 
-from .conftest import REPO
-from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
-from .test_judge_reward_model import save_classifier
-
-MICRO = REPO / "tests" / "config" / "micro.yaml"
-
-
-def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--cores",
-        "2",
-        *args,
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+from .testing_utils import (
+    MICRO,
+    REPO,
+    REPORT_FIGURES,
+    assert_every_figure_renders,
+    assert_figures_drawn,
+    jobs_run,
+    render_report,
+    save_classifier,
+    snakemake,
+)
 
 
 def test_lint_is_clean():
@@ -77,24 +67,9 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def run_to_the_end(tmp_path_factory, config: Path, run: str) -> tuple[Path, Path]:
-    """A config run end to end in a fresh directory: (its root, its results folder)."""
-    root = tmp_path_factory.mktemp(run)
-    result = snakemake("--configfile", str(config), cwd=root)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return root, root / "results" / run
-
-
-@pytest.fixture(scope="module")
-def micro_run(tmp_path_factory):
-    """The micro config run end to end once; the tests below read its outputs."""
-    return run_to_the_end(tmp_path_factory, MICRO, "micro")
-
-
 MODELS = ("ada", "bix", "cyr")
 
 
-@pytest.mark.slow
 def test_micro_run_builds_the_population_and_splits(micro_run):
     _, out = micro_run
     splits = {s: read_table(out / "data" / f"{s}.parquet", PROMPTS) for s in ("train", "preference", "heldout")}
@@ -106,7 +81,6 @@ def test_micro_run_builds_the_population_and_splits(micro_run):
     assert ada != (out / "models" / "bix" / "model.safetensors").read_bytes()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("iteration", [0, 1])
 def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
     _, out = micro_run
@@ -148,10 +122,9 @@ def test_micro_run_iteration_files_exist_and_validate(micro_run, iteration):
     assert {f"peer/{m}" for m in MODELS} | {"peer/*", "verifier/verifier"} <= set(audit["judges"])
     assert (it / "judgments" / "audit.png").stat().st_size > 0
     stats = json.loads((it / "pairs" / "stats.json").read_text())
-    assert stats["duels"] == 12 and stats["pairs"] == len(read_table(it / "pairs" / "ada.parquet", PAIRS))
+    assert stats["candidates"] == 12 and stats["pairs"] == len(read_table(it / "pairs" / "ada.parquet", PAIRS))
 
 
-@pytest.mark.slow
 def test_micro_run_evaluates_every_model_at_every_iteration(micro_run):
     _, out = micro_run
     for iteration in (0, 1, 2):
@@ -166,9 +139,10 @@ def test_micro_run_evaluates_every_model_at_every_iteration(micro_run):
     health = pd.read_csv(out / "ratings" / "sparta_health.tsv", sep="\t")
     assert health["iteration"].tolist() == [0, 1] and (health["models"] == len(MODELS)).all()
     assert (health["spearman_greedy"].isna() | health["spearman_greedy"].between(-1, 1)).all()
+    # the report's figures (the slow lane opens the report in a browser)
+    assert_figures_drawn(out, [f"report/{name}.png" for name in [*REPORT_FIGURES, "ratings_sparta"]])
 
 
-@pytest.mark.slow
 def test_micro_run_is_complete_and_reruns_only_the_rating_stage(micro_run):
     root, out = micro_run
     again = snakemake("--configfile", str(MICRO), cwd=root)
@@ -184,15 +158,6 @@ def test_micro_run_is_complete_and_reruns_only_the_rating_stage(micro_run):
     assert json.loads((out / "iter_1" / "ratings" / "elo.json").read_text())["scheme"] == "elo"
 
 
-def _jobs_run(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> jobs, from the "Job stats" table Snakemake prints before it runs anything (the target rule aside)."""
-    table = (result.stdout + result.stderr).split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    jobs = {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)}
-    jobs.pop("all", None)
-    jobs.pop("total", None)
-    return jobs
-
-
 def test_judging_shards_plan_shard_jobs_per_judge_and_one_gather_each(tmp_path):
     config = yaml.safe_load(MICRO.read_text())
     config["judging"] |= {
@@ -204,7 +169,7 @@ def test_judging_shards_plan_shard_jobs_per_judge_and_one_gather_each(tmp_path):
     sharded.write_text(yaml.safe_dump(config))
     plan = snakemake("--dry-run", "--configfile", str(sharded), cwd=tmp_path)
     assert plan.returncode == 0, plan.stderr[-3000:]
-    judging = {rule: n for rule, n in _jobs_run(plan).items() if "judg" in rule}
+    judging = {rule: n for rule, n in jobs_run(plan).items() if "judg" in rule}
     # 2 iterations x (3 peers + 1 outside judge) x 2 shards, one gather per judge; the verifier stays one job
     assert judging == {
         "judge_by_member": 12,
@@ -231,7 +196,7 @@ def test_a_judge_in_two_shards_writes_the_file_of_one_job(micro_run, tmp_path):
     (root / "results" / "micro" / judgments).unlink()
     again = snakemake(str(Path("results") / "micro" / judgments), "--configfile", str(sharded), cwd=root)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert _jobs_run(again) == {"judge_by_member": 2, "gather_member_judgments": 1}
+    assert jobs_run(again) == {"judge_by_member": 2, "gather_member_judgments": 1}
     assert (root / "results" / "micro" / judgments).read_bytes() == (out / judgments).read_bytes()
     assert not any((root / "results" / "micro").rglob("shards/*/*.parquet"))  # shard files are temporary
 
@@ -267,7 +232,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     # One judge on one past iteration, from the generations on disk: only its job runs.
     one = snakemake("results/micro/iter_0/judgments/rm/rm.parquet", "--configfile", str(defined), cwd=root)
     assert one.returncode == 0, one.stderr[-3000:]
-    assert _jobs_run(one) == {"judge_by_external": 1, "gather_external_judgments": 1}
+    assert jobs_run(one) == {"judge_by_external": 1, "gather_external_judgments": 1}
     matches = read_table(out / "iter_0" / "matches.parquet", MATCHES)
     rm = read_table(out / "iter_0" / "judgments" / "rm" / "rm.parquet", JUDGMENTS)
     assert rm["match_id"].tolist() == matches["match_id"].tolist() and set(rm["order"]) == {"ab"}
@@ -275,7 +240,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     # Ratings from its verdicts for both iterations: its judge job for iteration 1, then the chained rate jobs.
     rated = snakemake("results/micro/iter_1/ratings/by_rm/bradley_terry.json", "--configfile", str(defined), cwd=root)
     assert rated.returncode == 0, rated.stderr[-3000:]
-    assert _jobs_run(rated) == {"judge_by_external": 1, "gather_external_judgments": 1, "rate_by_judge": 2}
+    assert jobs_run(rated) == {"judge_by_external": 1, "gather_external_judgments": 1, "rate_by_judge": 2}
     by_rm = json.loads((out / "iter_1" / "ratings" / "by_rm" / "bradley_terry.json").read_text())
     assert set(by_rm["models"]) == set(MODELS) and by_rm["duels"] == 12
     # Listing both judges runs their jobs and the audits, and re-runs nothing else of the finished run.
@@ -284,7 +249,7 @@ def test_micro_run_rejudges_offline_with_judges_from_outside_the_population(micr
     listed.write_text(yaml.safe_dump(config))
     everything = snakemake("--configfile", str(listed), cwd=root)
     assert everything.returncode == 0, everything.stderr[-3000:]
-    assert _jobs_run(everything) == {"judge_by_external": 2, "gather_external_judgments": 2, "judge_audit": 2}
+    assert jobs_run(everything) == {"judge_by_external": 2, "gather_external_judgments": 2, "judge_audit": 2}
     ranker = read_table(out / "iter_1" / "judgments" / "ranker" / "ranker.parquet", JUDGMENTS)
     assert len(ranker) == 2 * 12 and set(ranker["order"]) == {"ab", "ba"} and ranker["valid"].all()
     audit = json.loads((out / "iter_1" / "judgments" / "audit.json").read_text())

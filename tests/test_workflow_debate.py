@@ -1,4 +1,5 @@
-"""The debate protocol end to end: a real Snakemake run of the micro debate config."""
+"""The debate protocol end to end: a real Snakemake run of the micro debate config, started from the session's
+embedded population; its report in a browser is in the slow lane (`pytest -m slow`)."""
 
 import json
 
@@ -6,17 +7,17 @@ import pytest
 
 from agon.contracts import DUELS, JUDGMENTS, MATCHES, PAIRS, TRANSCRIPT, read_table
 
-from .conftest import REPO
-from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
-from .test_workflow import run_to_the_end, snakemake
+from .testing_utils import (
+    MICRO_DEBATE,
+    REPO,
+    REPORT_FIGURES,
+    assert_every_figure_renders,
+    assert_figures_drawn,
+    render_report,
+    snakemake,
+)
 
-MICRO_DEBATE = REPO / "tests" / "config" / "micro_debate.yaml"
 MODELS = ["ada", "bix", "cyr"]
-
-
-@pytest.fixture(scope="module")
-def debate_run(tmp_path_factory):
-    return run_to_the_end(tmp_path_factory, MICRO_DEBATE, "micro_debate")
 
 
 def test_debate_config_lints_clean():
@@ -24,7 +25,6 @@ def test_debate_config_lints_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("iteration", [0, 1])
 def test_debate_iteration_argues_judges_rates_and_trains(debate_run, iteration):
     _, out = debate_run
@@ -56,18 +56,21 @@ def test_debate_iteration_argues_judges_rates_and_trains(debate_run, iteration):
     ratings = json.loads((it / "ratings" / "bradley_terry.json").read_text())
     assert set(ratings["models"]) == set(MODELS) and ratings["duels"] == 12
     stats = json.loads((it / "pairs" / "stats.json").read_text())
-    assert stats["speeches"] == 24 and stats["pairs"] == sum(stats["pairs_per_debater"].values())
+    assert stats["candidates"] == 24 and stats["pairs"] == sum(stats["pairs_by_chosen_model"].values())
     audit = json.loads((it / "judgments" / "audit.json").read_text())
     assert {"peer/*", "verifier/verifier"} <= set(audit["judges"])
 
 
-@pytest.mark.slow
 def test_debate_run_evaluates_every_iteration_and_is_complete(debate_run):
     root, out = debate_run
     for iteration in (0, 1, 2):
         for model in MODELS:
             report = json.loads((out / f"iter_{iteration}" / "eval" / f"{model}.json").read_text())
             assert report["iteration"] == iteration
+    # the report's figures (the slow lane opens the report in a browser)
+    figures = [f"report/{name}.png" for name in [*REPORT_FIGURES, "ratings_bradley_terry"]]
+    figures += [f"iter_{i}/{f}" for i in (0, 1) for f in ("judgments/audit.png", "ratings/comparison.png")]
+    assert_figures_drawn(out, figures)
     again = snakemake("--configfile", str(MICRO_DEBATE), cwd=root)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 

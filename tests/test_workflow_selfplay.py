@@ -1,4 +1,5 @@
-"""The selfplay protocol end to end: a real Snakemake run of the micro selfplay config."""
+"""The selfplay protocol end to end: a real Snakemake run of the micro selfplay config, started from the session's
+embedded population; its report in a browser is in the slow lane (`pytest -m slow`)."""
 
 import json
 
@@ -6,18 +7,18 @@ import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, WIN_RATES, read_table
 
-from .conftest import REPO
-from .report_check import REPORT_FIGURES, assert_every_figure_renders, render_report
-from .test_workflow import run_to_the_end, snakemake
+from .testing_utils import (
+    MICRO_SELFPLAY,
+    REPO,
+    REPORT_FIGURES,
+    assert_every_figure_renders,
+    assert_figures_drawn,
+    render_report,
+    snakemake,
+)
 
-MICRO_SELFPLAY = REPO / "tests" / "config" / "micro_selfplay.yaml"
 MODELS = ["ada", "bix"]
 K = 3
-
-
-@pytest.fixture(scope="module")
-def selfplay_run(tmp_path_factory):
-    return run_to_the_end(tmp_path_factory, MICRO_SELFPLAY, "micro_selfplay")
 
 
 def test_selfplay_config_lints_clean():
@@ -25,7 +26,6 @@ def test_selfplay_config_lints_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("iteration", [0, 1])
 def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates(selfplay_run, iteration):
     _, out = selfplay_run
@@ -72,13 +72,15 @@ def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates
     assert {"peer/ada", "peer/bix", "verifier/verifier"} <= set(audit["judges"])
 
 
-@pytest.mark.slow
 def test_selfplay_run_evaluates_every_iteration_and_is_complete(selfplay_run):
     root, out = selfplay_run
     for iteration in (0, 1, 2):
         for model in MODELS:
             metrics = json.loads((out / f"iter_{iteration}" / "eval" / f"{model}.json").read_text())
             assert metrics["iteration"] == iteration
+    # the report's figures (the slow lane opens the report in a browser)
+    figures = [f"report/{name}.png" for name in REPORT_FIGURES]
+    assert_figures_drawn(out, figures + [f"iter_{i}/judgments/audit.png" for i in (0, 1)])
     again = snakemake("--configfile", str(MICRO_SELFPLAY), cwd=root)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 

@@ -4,6 +4,7 @@
 The members share one tiny model built once (a 384-position context, so real-format prompts fit); training and
 later iterations are the same for every task and run in the other workflow tests, so these runs stop at the
 first iteration's pairs and evaluation. One run builds embedded members on a dataset and goes to the end.
+Ten Snakemake runs: the slow lane (`pytest -m slow`).
 """
 
 import json
@@ -20,7 +21,9 @@ from agon.tasks import checker
 from agon.tasks.evaluators import LETTERS
 
 from . import task_fixtures as fx
-from .test_workflow import snakemake
+from .testing_utils import build_standalone_member, snakemake
+
+pytestmark = pytest.mark.slow
 
 SPLITS = {"heldout_size": 6, "preference_size": 8, "prompts_per_iteration": 8}
 SMALL = {
@@ -71,7 +74,6 @@ def shared_base(tmp_path_factory) -> Path:
 
     from agon.bootstrap.model import TinyModelConfig
     from agon.bootstrap.sft import MemberSFTConfig
-    from agon.bootstrap.standalone import build_standalone_member
     from agon.tasks import write_splits
 
     torch.set_num_threads(1)
