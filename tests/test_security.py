@@ -67,7 +67,8 @@ def test_the_package_defaults_trust_remote_code_to_false():
 def test_every_load_passes_trust_remote_code_explicitly_and_never_a_literal_true():
     # Left out, transformers asks on stdin whether to run a repository's code: a job must never wait on that.
     loads = [(path, call) for path, call in calls("from_pretrained") if "Peft" not in ast.unparse(call.func)]
-    assert len(loads) >= 9
+    # every load of the package: members, judges, training, vLLM, evaluation (a scan that found none checks nothing)
+    assert len(loads) >= 8
     for path, call in loads:
         given_value = keywords(call).get("trust_remote_code")
         assert given_value is not None, f"{where(path, call)} leaves trust_remote_code to transformers"
@@ -121,7 +122,7 @@ class Planted:
 
 def test_every_model_class_load_asks_for_safetensors():
     loads = [(path, call) for path, call in calls("from_pretrained") if "AutoModel" in ast.unparse(call.func)]
-    assert len(loads) >= 4
+    assert len(loads) >= 3
     for path, call in loads:
         flag = keywords(call).get("use_safetensors")
         assert isinstance(flag, ast.Constant) and flag.value is True, f"{where(path, call)} may load pickled weights"
