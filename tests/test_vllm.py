@@ -7,9 +7,6 @@ One engine serves a base model and two LoRA adapters; its greedy answers must eq
 token for token, and a workflow run with `generation.backend: vllm` must answer every member from one job.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,11 +17,12 @@ from agon.contracts import GENERATIONS, read_table
 from agon.generation import SamplingConfig, make_generator, make_population_generator
 from agon.models import ModelSpec
 
+from .testing_utils import MICRO, snakemake
+
 # The main test run deselects these (pyproject's addopts); vllm is imported only when an engine starts, so a
 # broken vLLM install fails these tests instead of skipping them.
 pytestmark = pytest.mark.vllm
 
-REPO = Path(__file__).resolve().parent.parent
 # Small enough to start in seconds; fp32 so that both backends compute the same numbers.
 ENGINE = {"enforce_eager": True, "dtype": "float32", "kv_cache_gib": 1}
 GREEDY = SamplingConfig(max_new_tokens=8, temperature=0.0, n=1, batch_size=64)
@@ -125,7 +123,7 @@ def test_a_peer_judging_by_reference_generates_through_vllm_as_through_hf(popula
 def run_generation(tmp_path: Path, population: dict[str, ModelSpec], backend: str) -> pd.DataFrame:
     """Snakemake, for real, up to iteration 0's generations of a population on one base; returns them and
     the names of the jobs that ran."""
-    config = yaml.safe_load((REPO / "tests" / "config" / "micro.yaml").read_text())
+    config = yaml.safe_load(MICRO.read_text())
     config["models"] = {
         name: {"base": spec.base, "adapter": spec.adapter} if spec.adapter else {"base": spec.base}
         for name, spec in population.items()
@@ -142,11 +140,7 @@ def run_generation(tmp_path: Path, population: dict[str, ModelSpec], backend: st
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     targets = [f"results/micro/iter_0/generations/{name}.parquet" for name in population]
-    done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(config_path), "--cores", "2", *targets],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    done = snakemake(*targets, "--configfile", config_path, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     generate_logs = sorted((tmp_path / "results/micro/logs/generate/iter_0").iterdir())
     frames = [read_table(tmp_path / target, GENERATIONS) for target in targets]

@@ -276,12 +276,17 @@ def _embedded_members(config: dict) -> list[str]:
 
 
 def build_population(root: Path) -> Path:
-    """Run POPULATION's bootstrap jobs, and nothing else, in ``root``: its results folder."""
+    """Run POPULATION's bootstrap jobs, and nothing else, in ``root`` (or copy them, kept by an earlier session:
+    kept_or_made): its results folder."""
     config = load_test_config(POPULATION)
     members = [f"results/{config['run']}/models/{member}" for member in _embedded_members(config)]
-    done = snakemake(*members, "--configfile", POPULATION, cwd=root)
-    assert done.returncode == 0, f"building the population failed in {root}:\n{done.stderr[-5000:]}"
-    assert set(jobs_run(done)) == BOOTSTRAP_RULES, jobs_run(done)
+
+    def make() -> None:
+        done = snakemake(*members, "--configfile", POPULATION, cwd=root)
+        assert done.returncode == 0, f"building the population failed in {root}:\n{done.stderr[-5000:]}"
+        assert set(jobs_run(done)) == BOOTSTRAP_RULES, jobs_run(done)
+
+    kept_or_made("population", POPULATION, root, members, make)
     return root / "results" / config["run"]
 
 
@@ -329,9 +334,9 @@ def run_from_population(population: Path, config: Path, root: Path) -> Path:
 
 # --- finished runs kept for a later session (CI's slow lane) ----------------------------------------------------
 
-# A folder where sessions keep their finished micro runs for a later session to start from: .ci/run sets it, so the
-# slow lane goes on from the micro runs the default lane made instead of making them again. Unset (the default),
-# every session makes its own.
+# A folder where sessions keep their population and finished micro runs for a later session to start from: .ci/run
+# sets it, so the slow lane goes on from what the default lane made instead of making it again. Unset (the
+# default), every session makes its own.
 KEPT_RUNS_ENV = "AGON_TEST_RUNS"
 
 
@@ -350,29 +355,34 @@ def run_digest(config: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def finished_run(config: Path, root: Path, population: Callable[[], Path]) -> Path:
-    """``config`` run to the end in ``root`` from the session's population (``population()``: its results folder,
-    built on first use): the run's results folder.
+def kept_or_made(name: str, config: Path, root: Path, targets: list[str], make: Callable[[], object]) -> None:
+    """``make()`` what Snakemake builds of ``config`` (``targets``, or everything) in ``root``.
 
-    With AGON_TEST_RUNS set, a run an earlier session kept there under the same digest is copied instead, times
-    and Snakemake's records kept, once a dry run confirms Snakemake has nothing left to do; a run made here is kept
-    there, before any test adds to it.
+    With AGON_TEST_RUNS set, what an earlier session kept there as ``name`` under the same digest is copied in
+    instead, times and Snakemake's records kept, once a dry run confirms Snakemake has nothing left to do; what is
+    made here is kept there, before any test adds to it.
     """
     store = os.environ.get(KEPT_RUNS_ENV)
-    kept = Path(store) / f"{config.stem}-{run_digest(config)}" if store else None
+    kept = Path(store) / f"{name}-{run_digest(config)}" if store else None
     if kept is not None and kept.is_dir():
         shutil.copytree(kept, root, copy_function=shutil.copy2, dirs_exist_ok=True)
-        plan = snakemake("--dry-run", "--configfile", config, cwd=root)
+        plan = snakemake(*targets, "--dry-run", "--configfile", config, cwd=root)
         assert plan.returncode == 0, plan.stderr[-3000:]
-        assert "Nothing to be done" in plan.stdout + plan.stderr, f"the run kept in {kept} is not finished"
-        return root / "results" / load_test_config(config)["run"]
-    results = run_from_population(population(), config, root)
+        assert "Nothing to be done" in plan.stdout + plan.stderr, f"what {kept} holds is not finished"
+        return
+    make()
     if kept is not None:
         partial = kept.with_name(f"{kept.name}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(root, partial, copy_function=shutil.copy2)
         partial.rename(kept)
-    return results
+
+
+def finished_run(config: Path, root: Path, population: Callable[[], Path]) -> Path:
+    """``config`` run to the end in ``root`` from the session's population (``population()``: its results folder,
+    built on first use), or copied, kept by an earlier session (kept_or_made): the run's results folder."""
+    kept_or_made(config.stem, config, root, [], lambda: run_from_population(population(), config, root))
+    return root / "results" / load_test_config(config)["run"]
 
 
 # --- the report in a headless browser (Debian's chromium) -----------------------------------------------------
