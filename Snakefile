@@ -1,6 +1,11 @@
+from snakemake.logging import logger
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# printshellcmds (profiles/local) makes Snakemake print "Shell command: None" for every job of a rule without a
+# shell command (the script: rules); drop those lines and keep the commands of rules that have one (train).
+logger.addFilter(lambda record: getattr(record, "event", None) != "shellcmd" or bool(record.shellcmd))
 
 
 report: "workflow/report/workflow.rst"

@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bradley_terry.py [--judgments 1000000] [--models 100] [--rounds 100] [--threads 2]
                                           [--repeats 3] [--seed 0]
+Needs the bench extra (scipy, scikit-learn, threadpoolctl): pip install -e '.[bench]'.
 
 The judgments are synthetic and seeded: models with N(0, 1) logit strengths, duels between two distinct models
 drawn uniformly, the first winning with probability sigmoid(s_a - s_b) (d = +1 or -1; no ties, so scikit-learn

@@ -1,17 +1,46 @@
 import re
+import sys
 from pathlib import Path
 
-from agon.config import check_config_files, load_schema, validate_config
+from snakemake.logging import logger
+
+import agon.bootstrap
+from agon.config import (
+    ConfigError,
+    check_config_files,
+    load_schema,
+    merge_command_line,
+    run_notes,
+    validate_config,
+)
 from agon.names import MEMBER_METHODS
 from agon.plan import SPLITS, Plan
+from agon.preflight import run_preflight
 from agon.ratings import SCHEMES as RATING_SCHEMES
 from agon.seeding import derive_seed
 from agon.tasks import evaluator_name
 
-# Validate first: a bad config stops here, before any job runs, naming the key. Snakemake's YAML loader keeps
-# the last of a repeated key silently, so the config files are read again for those.
-check_config_files(workflow.configfiles)
-validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
+# Validate first: a bad config stops here, before any job runs, one line per problem naming the key and the fix,
+# without a traceback (it would only point at this file). Every check that stops a run before its first job raises
+# a ConfigError (or a subclass) inside this block. Snakemake's YAML loader keeps the last of a repeated key
+# silently, so the config files are read again for those. A map of names (models, judging.external, ...) given with
+# --config replaces the config file's, where Snakemake merges it name by name (agon.config.merge_command_line).
+SCHEMA = load_schema(Path(workflow.basedir) / "config" / "schema.yaml")
+try:
+    check_config_files(workflow.configfiles)
+    merge_command_line(config, workflow.config_settings.config, SCHEMA)
+    validate_config(config, SCHEMA)
+    # The preflight checks what the jobs will need (the task's data and its split sizes, local models, the
+    # backend) once, in the main process and on dry runs too; the jobs' own parses of this file skip it.
+    if workflow.is_main_process:
+        logger.info(f"preflight ok: {run_preflight(config, Plan.from_config(config)).summary()}")
+except ConfigError as error:
+    logger.error(str(error))
+    sys.exit(1)
+# What the config implies that a user might not expect (a run without training, the pair filter), said once.
+if workflow.is_main_process:
+    for note in run_notes(config):
+        logger.info(note)
 
 # The run's plan: every path pattern, log, benchmark and target the rules use (agon.plan).
 PLAN = Plan.from_config(config)
@@ -64,14 +93,8 @@ def member_architecture(model):
 
 
 def member_sft(model):
-    """SFT settings of an embedded member: embedded.sft, with the member's own overrides where set."""
-    member = config["models"][model]
-    sft = dict(config["embedded"]["sft"])
-    if member["sft_steps"] is not None:
-        sft["steps"] = member["sft_steps"]
-    if member["target_accuracy"] is not None:
-        sft["target_accuracy"] = member["target_accuracy"]
-    return sft
+    """SFT settings of an embedded member: embedded.sft, with the member's own overrides, its target resolved."""
+    return agon.bootstrap.member_sft(config, model, EVALUATOR)
 
 
 def model_spec(model, iteration):

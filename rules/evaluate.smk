@@ -1,4 +1,13 @@
-# Held-out accuracy of every model at every iteration (iteration 0: the initial population).
+# Held-out accuracy of every model at every iteration (iteration 0: the initial population), and, where the plan
+# has an evaluation judge, each model's win rate against its iteration-0 self (iterations 1..N).
+
+# The evaluate jobs keep their greedy held-out answers only for the win rate against the base.
+HELDOUT_ANSWERS = {"answers": PLAN.pattern("heldout_answers")} if PLAN.vs_base else {}
+# What the evaluate jobs read of the evaluation section: its judge is the evaluate_vs_base job's concern.
+EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "judge"}
+EVALUATION_JUDGE = PLAN.evaluation_judge
+# A verifier or an api judge loads no model.
+CHECKER_OR_API = EVALUATION_JUDGE == "verifier" or EXTERNAL.get(EVALUATION_JUDGE, {}).get("method") == "api"
 
 
 rule evaluate:
@@ -7,6 +16,7 @@ rule evaluate:
         heldout=rules.task_splits.output.heldout,
     output:
         PLAN.pattern("evaluation"),
+        **HELDOUT_ANSWERS,
     log:
         PLAN.log("evaluate"),
     benchmark:
@@ -20,7 +30,7 @@ rule evaluate:
         runtime=30,
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
-        evaluation=config["evaluation"],
+        evaluation=EVALUATION,
         evaluator=EVALUATOR,
         backend=config["generation"]["backend"],
         engine=config["generation"]["vllm"],
@@ -28,3 +38,38 @@ rule evaluate:
         seed=lambda wc: job_seed("evaluate", wc.i, wc.model),
     script:
         "../workflow/scripts/evaluate.py"
+
+
+rule evaluate_vs_base:
+    input:
+        unpack(lambda wc: PLAN.vs_base_inputs(int(wc.i))),
+        heldout=rules.task_splits.output.heldout,
+    output:
+        documents=[PLAN.pattern("win_rate_vs_base", model=m) for m in MODELS],
+        judgments=PLAN.pattern("vs_base_judgments"),
+    log:
+        PLAN.log("evaluate_vs_base"),
+    benchmark:
+        PLAN.benchmark("evaluate_vs_base")
+    wildcard_constraints:
+        i=r"[1-9]\d*",
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=0 if CHECKER_OR_API else gpus(),
+        mem_mb=8000,
+        runtime=60,
+    params:
+        models=MODELS,
+        judge=EVALUATION_JUDGE,
+        jurors={j: model_spec(j, 0) if j in MODELS else None for j in PLAN.vs_base_jurors()},
+        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
+        external=EXTERNAL.get(EVALUATION_JUDGE),
+        evaluator=EVALUATOR,
+        device=config["device"],
+        generation={key: config["generation"][key] for key in ("backend", "vllm")},
+        # An api judge's replies are shared with its judge stage's cache: the same request is paid for once.
+        cache=PLAN.path("cache", judge=EVALUATION_JUDGE) if EVALUATION_JUDGE in EXTERNAL else None,
+    script:
+        "../workflow/scripts/evaluate_vs_base.py"

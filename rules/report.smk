@@ -10,6 +10,7 @@ localrules:
     report_ratings,
     report_win_rates,
     report_accuracy,
+    report_win_rate_vs_base,
     report_training,
     report_pairs,
 
@@ -102,6 +103,30 @@ rule report_accuracy:
         runtime=5,
     script:
         "../workflow/scripts/report_accuracy.py"
+
+
+rule report_win_rate_vs_base:
+    input:
+        documents=[PLAN.path("win_rate_vs_base", i=i, model=m) for i in range(1, PLAN.iterations + 1) for m in MODELS],
+    output:
+        report(
+            PLAN.pattern("figure", figure="win_rate_vs_base"),
+            caption=f"{REPORT_CAPTIONS}/win_rate_vs_base.rst",
+            category="Accuracy",
+            subcategory="win rate vs base",
+            labels={"figure": "win rate against iteration 0"},
+        ),
+    log:
+        PLAN.log("report_win_rate_vs_base"),
+    benchmark:
+        PLAN.benchmark("report_win_rate_vs_base")
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/report_win_rate_vs_base.py"
 
 
 rule report_training:

@@ -36,7 +36,18 @@ from agon.tasks.arithmetic import extract_answer
 from agon.training import TrainConfig, train_adapter
 from agon.tribe.pairs import PairsConfig, make_pairs
 
-from .testing_utils import MICRO, REPO, TINY_TRAINING, Silent, duels, pairs_frame, serving, snakemake
+from .testing_utils import (
+    MICRO,
+    REPO,
+    TINY_TRAINING,
+    Silent,
+    duels,
+    jobs_run,
+    pairs_frame,
+    run_to_the_end,
+    serving,
+    snakemake,
+)
 
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
 TINY = TrainConfig(**TINY_TRAINING)
@@ -85,6 +96,12 @@ def config_error(config: dict) -> str:
         ),
         # a choice outside its enum
         ({"rating": {"scheme": "trueskill"}}, "config key 'rating.scheme': 'trueskill' is not one of ['sparta', "),
+        # a typo of a choice: the closest one, and no schema paragraph about each choice
+        (
+            {"judging": {"peer_mode": "refrence"}},
+            "config key 'judging.peer_mode': 'refrence' is not one of ['likelihood', 'score', 'reference']; "
+            "did you mean 'reference'?",
+        ),
         # a list that must not be empty
         (
             {"task": {"arithmetic": {"operations": []}}},
@@ -102,11 +119,19 @@ def config_error(config: dict) -> str:
         "zero_length",
         "zero_learning_rate",
         "unknown_enum_value",
+        "enum_typo",
         "empty_list",
     ],
 )
 def test_a_bad_value_is_named_with_its_key(config, message):
     assert message in config_error(config)
+
+
+def test_a_wrong_value_says_what_is_expected_in_one_sentence():
+    # the description of `iterations` has three sentences; the message takes the first
+    assert config_error({"iterations": "three"}) == (
+        "invalid config:\n  config key 'iterations': 'three' is not of type 'integer' (expected: Self-play iterations)"
+    )
 
 
 # --- config: names --------------------------------------------------------------------------------------------
@@ -122,6 +147,72 @@ def test_a_key_that_names_models_refuses_an_unknown_model():
 def test_an_unknown_judge_is_named():
     message = config_error({"judging": {"judges": ["peer", "verifier", "gpt4"]}})
     assert "config key 'judging.judges': ['gpt4'] are neither peer, logprob, verifier nor judges defined" in message
+
+
+def test_a_judge_typo_gets_the_closest_judge():
+    message = config_error({"judging": {"judges": ["peeer", "verifier"], "signal": "peeer"}})
+    assert message == (
+        "invalid config:\n  config key 'judging.judges': ['peeer'] are neither peer, logprob, verifier nor judges "
+        "defined under judging.external []; did you mean 'peer' for 'peeer'?"
+    )
+
+
+def test_a_signal_typo_is_one_problem_with_the_closest_judge():
+    # the pair filter, counting judges for an unknown signal, used to add a second, misleading problem
+    assert config_error({"judging": {"signal": "peeer"}}) == (
+        "invalid config:\n  config key 'judging.signal': 'peeer' must be one of judging.judges ['peer', 'verifier']; "
+        "did you mean 'peer'?"
+    )
+
+
+def test_a_signal_judge_that_does_not_run_is_named_with_the_fix():
+    message = config_error({"judging": {"judges": ["peer", "verifier"], "signal": "logprob"}})
+    assert message == (
+        "invalid config:\n  config key 'judging.signal': 'logprob' must be one of judging.judges ['peer', 'verifier']; "
+        "add it to judging.judges"
+    )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "outsiders"), [("tribe", "the verifier or an external judge"), ("debate", "an external judge")]
+)
+def test_two_members_judged_by_peers_get_one_message_with_the_ways_out(protocol, outsiders):
+    message = config_error({"protocol": protocol, "models": {"a": {"base": "embedded"}, "b": {"base": "embedded"}}})
+    assert message == (
+        "invalid config:\n  config key 'judging.judges': ['peer'] judges are the members outside a duel, and the 2 "
+        "models ['a', 'b'] leave none; add a third model, or drop peer from judging.judges and make judging.signal "
+        f"{outsiders} (judging.external, docs/judges.md)"
+    )
+
+
+def test_two_members_judged_by_the_verifier_run_tribe():
+    two = {"a": {"base": "embedded"}, "b": {"base": "embedded"}}
+    config = validate_config({"models": two, "judging": {"judges": ["verifier"], "signal": "verifier"}}, SCHEMA)
+    assert config["pairs"]["min_judges"] == 1
+
+
+def test_min_judges_a_population_cannot_meet_is_refused_with_the_fix():
+    # left out, min_judges is what the population allows (1 here); given, it is taken at its word
+    assert validate_config({"models": THREE}, SCHEMA)["pairs"]["min_judges"] == 1
+    assert config_error({"models": THREE, "pairs": {"min_judges": 2}}) == (
+        "invalid config:\n  config key 'pairs.min_judges': 2 judges per duel cannot be met: signal 'peer' with 3 "
+        "models leaves 1 judge(s) outside a duel; set it to 1 or leave it out (null: as many as a duel has, at most 2)"
+    )
+
+
+@pytest.mark.parametrize("name", ["qwen2.5-0.5b", "Llama-3.2-1B-Instruct", "smol_v2.1"])
+def test_hub_style_names_with_dots_are_plain_names(name):
+    config = validate_config({"models": {**THREE, name: {"base": "embedded"}}, "judging": {"external": {}}}, SCHEMA)
+    assert name in config["models"]
+
+
+@pytest.mark.parametrize("name", ["a..b", "qwen.", "a. b"], ids=["double_dot", "final_dot", "space"])
+def test_a_name_that_is_not_plain_is_described_in_words(name):
+    message = config_error({"models": {**THREE, name: {"base": "embedded"}}})
+    assert message == (
+        f"invalid config:\n  config key 'models': {name!r} is not a plain name (letters, digits, '_', '-' and single "
+        "dots, starting with a letter or digit and not ending in a dot); names become file names under results/"
+    )
 
 
 def test_an_unknown_external_judge_method_is_named():
@@ -521,6 +612,72 @@ def test_a_config_typo_stops_a_dry_run_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "did you mean 'samples_per_prompt' for 'samples_per_promt'?" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_config_error_prints_one_line_per_problem_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MICRO.read_text().replace("  cyr: {base: embedded, layers: 1}\n", ""))  # two members, peer judges
+    result = snakemake("--dry-run", "--configfile", str(bad), cwd=tmp_path)
+    console = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert console.strip().splitlines() == [
+        "invalid config:",
+        "  config key 'judging.judges': ['peer'] judges are the members outside a duel, and the 2 models ['ada', "
+        "'bix'] leave none; add a third model, or drop peer from judging.judges and make judging.signal the "
+        "verifier or an external judge (judging.external, docs/judges.md)",
+    ]
+
+
+HUB_NAMES = {"ada": "qwen2.5-0.5b", "bix": "llama-3.2-1b", "cyr": "smol.v2"}
+
+
+def dotted(tmp_path: Path) -> Path:
+    """The micro config with Hub-style member names."""
+    text = MICRO.read_text()
+    for plain, hub in HUB_NAMES.items():
+        text = text.replace(f"  {plain}: {{base", f"  {hub}: {{base")
+    path = tmp_path / "dotted.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_hub_style_member_names_run_through_every_stage_of_a_dry_run(tmp_path):
+    result = snakemake("--dry-run", "--configfile", dotted(tmp_path), cwd=tmp_path)
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert jobs_run(result)["embedded_member"] == 3
+    for name in HUB_NAMES.values():
+        assert f"results/micro/iter_1/adapters/{name}" in console  # trained in the last iteration
+        assert f"results/micro/iter_2/eval/{name}.json" in console  # and evaluated after it
+    # the pair filter the 3 members allow, said when the workflow starts
+    assert "pairs.min_judges is 1: a duel makes a pair only if 1 of its 1 judge (signal 'peer', 3 models)" in console
+
+
+@pytest.mark.slow
+def test_hub_style_member_names_run_to_the_end(tmp_path):
+    results = run_to_the_end(dotted(tmp_path), tmp_path)
+    for name in HUB_NAMES.values():
+        assert read_json(results / "iter_2" / "eval" / f"{name}.json")["model"] == name
+
+
+def test_a_population_given_with_config_replaces_the_config_files(tmp_path):
+    # Snakemake merges a --config map into the config file's, name by name: the file's three members would stay
+    members = "{eve.1: {base: embedded, layers: 1}, fay: {base: embedded}, gus: {base: embedded}}"
+    result = snakemake("--dry-run", "--config", f"models={members}", "--configfile", MICRO, cwd=tmp_path)
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert jobs_run(result)["embedded_member"] == 3
+    assert "results/micro/models/eve.1" in console and "results/micro/models/ada" not in console
+
+
+def test_iterations_0_is_said_when_the_workflow_starts(tmp_path):
+    result = snakemake("--dry-run", "--config", "iterations=0", "--configfile", MICRO, cwd=tmp_path)
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert "iterations: 0: this run builds and evaluates the initial population only (no duels, no training)" in (
+        console
+    )
+    assert "train" not in jobs_run(result) and "generate_shard" not in jobs_run(result)
 
 
 def test_neither_a_bad_config_nor_a_bad_input_deletes_a_finished_output(tmp_path):

@@ -2,42 +2,36 @@
 (both in the slow lane, `pytest -m slow`, beside the kill-and-resume tests that share the run), and `agon estimate`
 against Snakemake's own dry runs of the shipped configs."""
 
+import importlib.metadata
 import io
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from agon.cli import machine as agon_machine
 from agon.cli.estimate import estimate
-from agon.cli.main import main
+from agon.cli.machine import machine
+from agon.cli.overrides import apply_overrides, parse_override
 from agon.cli.status import job_failure, stages
-from agon.config import load_config
+from agon.cli.timing import read_run, shipped_calibration, time_estimate, units
+from agon.config import load_config, load_schema
 from agon.layout import RunLayout
 from agon.logs import log_to
 from agon.plan import Plan
 
-from .testing_utils import NANO, REPO, job_stats, start_snakemake
+from .testing_utils import NANO, REPO, agon, job_stats, start_snakemake
 
 SCHEMA = REPO / "config" / "schema.yaml"
 MODELS = ["ada", "bix", "cyr"]
-
-
-def agon(*args: str | Path) -> tuple[int, str, str]:
-    """``agon.cli.main`` on ``args``: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exit:  # argparse: --help, usage errors
-            code = exit.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def status_of(run_dir: Path, *options: str) -> dict[tuple[str, int | None], dict]:
@@ -341,10 +335,221 @@ def test_estimate_text_and_its_errors(tmp_path):
     assert code == 2 and err == f"agon estimate: {tmp_path / 'none.yaml'}: config file not found\n"
 
 
+# --- estimate: time -------------------------------------------------------------------------------------------
+
+# Seconds of the synthetic nano run's jobs: bookkeeping 1 s, a member's SFT 10 s, judging and training 2 s, and
+# the generating jobs 1 s of start plus 1 s per 64 units of work (answers times tokens): a generation shard (12 duels
+# x 2 duellists x 2 samples over 3 members and 2 shards = 8 answers of 8 tokens) 2 s, an evaluation (20 prompts x 3
+# answers x 8 tokens) 8.5 s.
+SYNTHETIC_SECONDS = {"embedded_member": 10.0, "judge_by_member": 2.0, "train": 2.0}
+
+
+def synthetic_run(root: Path, config: dict) -> Path:
+    """A run folder holding only Snakemake benchmark records of every job of ``config``, at SYNTHETIC_SECONDS."""
+    plan = Plan.from_config(config, root=root)
+    for job in plan.jobs():
+        seconds = SYNTHETIC_SECONDS.get(job.rule, 1.0)
+        if job.rule in ("generate_shard", "evaluate"):
+            seconds = 1 + units(config, plan, job) / 64
+        record = root / "benchmarks" / f"{job.log}.tsv"
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(
+            "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+            f"{seconds}\t0:00:01\t90.0\t300.0\t40.0\t50.0\t0.00\t0.00\t50.0\t0.5\n"
+        )
+    (root / "logs").mkdir()
+    return root
+
+
+def test_time_is_scheduled_from_a_runs_records_and_scaled_by_the_work_of_each_job(tmp_path):
+    config = load_config(NANO, SCHEMA)
+    run_dir = synthetic_run(tmp_path / "results" / "nano", config)
+    records = read_run(run_dir, config, per_job=0.0)
+    assert len(records.records) == 46
+    # generating jobs: 2 s at 64 units, 8.5 s at 480: 1 s of start, then 1 s per 64 units
+    assert records.start == pytest.approx(1.0)
+    # one job at a time: every job's seconds one after another. 25 bookkeeping jobs (the verifier among them) of
+    # 1 s, 3 members of 10 s, 6 generation shards of 2 s, 6 evaluations of 8.5 s, 3 judges and 3 trainings of 2 s
+    one = time_estimate(config, records, slots=1)
+    assert one.wall_seconds == one.job_seconds == pytest.approx(25 + 30 + 12 + 51 + 6 + 6)
+    assert one.model_seconds == pytest.approx(30 + 12 + 51 + 6 + 6) and one.gpu_hours == 0
+    # as many slots as jobs: the longest chain of inputs. Splits 1, tokenizer 1, the members 10, their shards 2,
+    # gathers 1, the judges 2, gathers 1, rate 1, pairs 1, training 2, the evaluation after it 8.5, trajectory 1, a
+    # figure 1
+    assert time_estimate(config, records, slots=100).wall_seconds == pytest.approx(32.5)
+    two = time_estimate(config, records, slots=2).wall_seconds
+    assert 130 / 2 <= two < 130
+    # twice the generated tokens per answer: each shard's 1 s of work becomes 2 s, the evaluations stay
+    longer = load_config(NANO, SCHEMA)
+    longer["generation"]["max_new_tokens"] *= 2
+    assert time_estimate(longer, records, slots=1).job_seconds == pytest.approx(130 + 6)
+    # a GPU per model job: the model jobs' hours
+    on_gpus = load_config(NANO, SCHEMA)
+    on_gpus["gpus_per_job"] = 2
+    assert time_estimate(on_gpus, records, slots=1).gpu_hours == pytest.approx(2 * 105 / 3600)
+
+
+def test_estimate_times_a_config_from_a_finished_run_with_overrides(tmp_path):
+    config = load_config(NANO, SCHEMA)
+    run_dir = synthetic_run(tmp_path / "results" / "nano", config)
+    per_job = shipped_calibration().per_job
+    code, out, err = agon("estimate", NANO, "--from", run_dir, "--jobs", "1", "--format", "json")
+    assert code == 0, err
+    timing = json.loads(out)["time"]
+    assert timing["jobs_in_parallel"] == 1 and timing["from"] == f"the benchmark records of {run_dir}"
+    assert timing["wall_seconds"] == pytest.approx(130 + 46 * per_job, abs=0.1)
+    # a second iteration, as snakemake --config iterations=2: 29 more jobs of iteration 1, 3 more evaluations; each
+    # takes the seconds of the same member's or judge's jobs of the run
+    code, out, err = agon("estimate", NANO, "--from", run_dir, "--jobs", "1", "--config", "iterations=2")
+    assert code == 0, err
+    assert out.startswith(f"{NANO} --config iterations=2: protocol tribe, 3 models, 2 iterations of 12 prompts\n")
+    added = 17 * 1 + 6 * 2 + 3 * 2 + 3 * 2 + 3 * 8.5  # bookkeeping, shards, judges, trainings, evaluations
+    minutes, seconds = divmod(round(130 + added + (46 + 32) * per_job), 60)
+    assert f"  wall time  {minutes} min {seconds} s" in out.splitlines()
+    assert "  GPU hours  0: model jobs ask for no GPU (device is not cuda and gpus_per_job is unset)" in out
+
+
+def test_estimate_without_a_run_times_from_the_shipped_calibration():
+    code, out, err = agon("estimate", REPO / "config" / "config.yaml", "--format", "json")
+    assert code == 0, err
+    timing = json.loads(out)["time"]
+    assert timing["from"] == shipped_calibration().source
+    # the default config is the calibration's (regenerate it when the default changes, docs/cli.md): its jobs take
+    # their recorded seconds, two at once as on profiles/local's 2 cores
+    calibration = shipped_calibration()
+    jobs = Plan.from_config(load_config(REPO / "config" / "config.yaml", SCHEMA)).jobs()
+    assert sorted(r.job for r in calibration.records) == sorted(job.log for job in jobs)
+    assert timing["jobs_in_parallel"] == 2 and timing["notes"] == []
+    recorded = sum(r.seconds for r in calibration.records) + len(jobs) * calibration.per_job
+    assert timing["job_seconds"] == pytest.approx(recorded, abs=0.1)
+
+
+def test_config_overrides_are_merged_as_the_workflow_merges_them():
+    assert parse_override("iterations=5") == ("iterations", 5)
+    assert parse_override("run=trial") == ("run", "trial")
+    assert parse_override("threads=True") == ("threads", True)
+    # Snakemake keeps the scalars of YAML inside a value as text; the workflow reads them as a config file would
+    assert parse_override("task={prompts_per_iteration: 24}") == ("task", {"prompts_per_iteration": "24"})
+    schema = load_schema(REPO / "config" / "schema.yaml")
+    config = {"task": {"name": "arithmetic", "heldout_size": 200}, "iterations": 3, "models": {"ada": {}, "bix": {}}}
+    overrides = ["task={heldout_size: 10}", "iterations=1", "models={eve: {base: embedded}}"]
+    # a map of names replaces the file's: the population listed is the population that runs
+    assert apply_overrides(config, overrides, schema) == {
+        "task": {"name": "arithmetic", "heldout_size": 10},
+        "iterations": 1,
+        "models": {"eve": {"base": "embedded"}},
+    }
+    code, out, err = agon("estimate", NANO, "--config", "task={prompts_per_iteration: 24}", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["prompts_per_iteration"] == 24
+    code, _, err = agon("estimate", NANO, "--config", "iterations")
+    assert (code, err) == (2, "agon estimate: --config iterations: not KEY=VALUE; write e.g. --config iterations=5\n")
+    code, _, err = agon("estimate", NANO, "--jobs", "0")
+    assert code == 2 and err.endswith("argument --jobs: expected a number of jobs (1, 2, ...), got '0'\n")
+    code, _, err = agon("estimate", NANO, "--config", "task.heldout_size=10")
+    assert code == 2
+    assert (
+        err == "agon estimate: --config task.heldout_size=10: 'task.heldout_size' is not a config key "
+        "(letters, digits, _ and -; no dots)\n"
+    )
+
+
+# --- accuracy -------------------------------------------------------------------------------------------------
+
+
+def write_evaluation(run_dir: Path, i: int, model: str, greedy: float | None, sampled: float | None) -> None:
+    """An evaluation document as agon.evaluation writes it, with the keys the accuracy table reads."""
+    path = run_dir / f"iter_{i}" / "eval" / f"{model}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"model": model, "iteration": i, "greedy_accuracy": greedy, "sampled_accuracy": sampled}
+    path.write_text(json.dumps({**document, "heldout_prompts": 200, "samples_per_prompt": 4, "temperature": 1.0}))
+
+
+def test_accuracy_prints_the_readme_table_of_a_run_and_the_machine_it_is_printed_on(tmp_path):
+    run_dir = tmp_path / "results" / "toy"
+    for i, model, greedy, sampled in [
+        (0, "bix", 0.71, 0.588),
+        (0, "ada", 0.65, 0.486),
+        (1, "ada", 0.80, 0.55),
+        (1, "bix", 0.77, 0.60),
+        (2, "ada", 0.82, 0.61),
+    ]:
+        write_evaluation(run_dir, i, model, greedy, sampled)
+    (run_dir / "iter_1" / "eval" / "vs_base").mkdir()  # another document's folder, not an evaluation
+    code, out, err = agon("accuracy", run_dir, "--format", "markdown")
+    assert code == 0, err
+    assert out == (
+        f"{run_dir}: held-out accuracy (%), greedy / sampled (temperature 1, 4 samples), 200 prompts:\n\n"
+        "| iteration | ada | bix | mean |\n"
+        "| --- | --- | --- | --- |\n"
+        "| 0 | 65.0 / 48.6 | 71.0 / 58.8 | 68.0 / 53.7 |\n"
+        "| 1 | 80.0 / 55.0 | 77.0 / 60.0 | 78.5 / 57.5 |\n"
+        "| 2 | 82.0 / 61.0 | - / - | - / - |\n\n"
+        f"printed {date.today()} on {machine()}: the machine of this command, which is the run's only where the run "
+        "ran\n"
+    )
+    code, out, _ = agon("accuracy", run_dir)
+    assert code == 0 and out.splitlines()[1].split() == ["iteration", "ada", "bix", "mean"]
+    code, out, _ = agon("accuracy", run_dir, "--format", "tsv")
+    table = pd.read_csv(io.StringIO(out), sep="\t")
+    assert table.values.tolist() == [
+        [0, "ada", 0.65, 0.486],
+        [0, "bix", 0.71, 0.588],
+        [1, "ada", 0.80, 0.55],
+        [1, "bix", 0.77, 0.60],
+        [2, "ada", 0.82, 0.61],
+    ]
+
+
+def test_accuracy_of_a_task_without_checkable_answers_and_of_a_run_without_evaluations(tmp_path):
+    run_dir = tmp_path / "results" / "free"
+    write_evaluation(run_dir, 0, "ada", None, None)
+    code, out, _ = agon("accuracy", run_dir, "--format", "markdown")
+    assert code == 0 and "| 0 | - / - | - / - |\n" in out
+    (tmp_path / "results" / "new" / "logs").mkdir(parents=True)
+    code, out, err = agon("accuracy", tmp_path / "results" / "new")
+    assert (code, out) == (2, "")
+    assert err == f"agon accuracy: {tmp_path / 'results' / 'new'}: no evaluations yet (iter_<i>/eval/<model>.json)\n"
+    (run_dir / "iter_0" / "eval" / "ada.json").write_text('{"model": "ada"}')
+    code, _, err = agon("accuracy", run_dir)
+    missing = "iteration, greedy_accuracy, sampled_accuracy, heldout_prompts, samples_per_prompt, temperature"
+    assert (code, err) == (
+        1,
+        f"agon accuracy: {run_dir / 'iter_0' / 'eval' / 'ada.json'}: not an evaluation (no {missing})\n",
+    )
+
+
+def test_machine_names_the_cpu_model_of_cpuinfo_and_the_cores_this_process_may_use(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: Test\nmodel name\t: Test CPU 9000 @ 3.0GHz\n\nprocessor\t: 1\n")
+    monkeypatch.setattr(agon_machine, "CPUINFO", cpuinfo)
+    cores = len(os.sched_getaffinity(0))
+    assert machine() == f"Test CPU 9000 @ 3.0GHz, {cores} core{'s' * (cores != 1)}"
+
+
+def test_version_is_the_installed_packages():
+    code, out, _ = agon("--version")
+    assert (code, out) == (0, f"agon {importlib.metadata.version('agon')}\n")
+
+
+def test_a_dry_run_through_the_local_profile_prints_no_empty_shell_command(tmp_path):
+    """profiles/local prints shell commands: the train jobs' (a shell: rule) are printed, the script: rules' would
+    read "Shell command: None" without the Snakefile's filter."""
+    process = start_snakemake(
+        "--dry-run", "--configfile", REPO / "config" / "config.yaml", cwd=tmp_path, profile=REPO / "profiles" / "local"
+    )
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    printed = out + err
+    assert "Shell command: None" not in printed
+    assert job_stats(printed)["train"] == 12
+    assert printed.count("-m agon.training --pairs") == 12
+
+
 # --- usage ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["status", "ratings", "compare", "estimate"])
+@pytest.mark.parametrize("command", ["status", "ratings", "compare", "accuracy", "estimate", "check"])
 def test_every_command_has_help(command):
     code, out, _ = agon(command, "--help")
     assert code == 0 and out.startswith(f"usage: agon {command} ")

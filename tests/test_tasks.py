@@ -49,7 +49,7 @@ def test_splits_are_disjoint_cover_the_pool_and_are_reproducible():
 
 def test_too_small_pool_is_a_clear_error():
     task = {**MICRO_TASK, "preference_size": 10_000}
-    with pytest.raises(ValueError, match=r"too few for heldout_size=20 plus preference_size=10000"):
+    with pytest.raises(ValueError, match=r"too few for task.heldout_size=20 plus task.preference_size=10000"):
         make_splits(task, seed=0)
 
 

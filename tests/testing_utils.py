@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stderr, redirect_stdout, suppress
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
@@ -208,6 +209,19 @@ def stop_snakemake() -> None:
         running = list(_RUNNING)
     for process in running:
         kill_tree(process)
+
+
+def agon(*args: str | Path) -> tuple[int, str, str]:
+    """``agon.cli.main`` on ``args``: (exit code, stdout, stderr)."""
+    from agon.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit:  # argparse: --help, usage errors
+            code = exit.code
+    return code, out.getvalue(), err.getvalue()
 
 
 class Once(Generic[T]):

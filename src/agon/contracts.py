@@ -308,6 +308,32 @@ PAIR_STATS = Document(
 )
 
 
+# One model's win rate against its iteration-0 self on the held-out prompts (iter_<i>/eval/vs_base/<model>.json,
+# agon.evaluation), read by the report. A tie counts half; duels without a valid verdict count in no rate.
+WIN_RATE_VS_BASE = Document(
+    "win_rate_vs_base",
+    {
+        "model": (str,),
+        "iteration": (int,),
+        "judge": (str,),
+        "jurors": (list,),
+        "prompts": (int,),
+        # Answers equal to the base's: ties without a verdict. Judged: the others, put before the jurors.
+        "identical": (int,),
+        "judged": (int,),
+        "wins": (int,),
+        "ties": (int,),
+        "losses": (int,),
+        "undecided": (int,),
+        # (wins + ties / 2) / (wins + ties + losses), and its Wilson interval at coverage ci; null with no duel decided.
+        "win_rate": (float, None),
+        "ci_low": (float, None),
+        "ci_high": (float, None),
+        "ci": (float,),
+    },
+)
+
+
 def read_document(path: str | Path, contract: Document) -> dict:
     """Read a JSON document and check it against ``contract``; extra keys are kept."""
     document = read_json(path)

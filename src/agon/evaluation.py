@@ -1,20 +1,49 @@
-"""The evaluate stage: held-out accuracy of one model, greedy and sampled, with the task's own evaluator."""
+"""The evaluate stage: held-out accuracy of one model, greedy and sampled, with the task's own evaluator; and each
+model's win rate against its iteration-0 self, its greedy held-out answers judged against the base's.
+
+Accuracy needs answers a checker can score. The win rate against the base (DESIGN's "win rate vs base") needs only
+a judge, so it measures free-form tasks too: every held-out prompt is one duel, the model's answer (A) against its
+iteration-0 self's (B), put before the evaluation judge's jurors in the judge stage's own code. An answer equal to
+the base's is a tie without a verdict (LoRA starts at the base, so early on most are). The jurors of a member judge
+are the other members as they were at iteration 0: the same panel for every iteration, which did not train on the
+pairs it would be judging the effect of.
+"""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
+import pandas as pd
 import torch
 
-from agon.contracts import PROMPTS, read_table
+from agon.contracts import (
+    GENERATIONS,
+    JUDGMENTS,
+    MATCHES,
+    PROMPTS,
+    WIN_RATE_VS_BASE,
+    read_table,
+    write_document,
+    write_table,
+)
 from agon.files import write_json
 from agon.generation import SamplingConfig, make_generator
+from agon.generation import completions_frame as answers_frame
+from agon.judging import JudgeConfig, duels_frame, make_external_judge, make_judge
+from agon.judging.protocol import Judge
 from agon.models import ModelSpec
+from agon.names import MEMBER_METHODS
+from agon.ratings.verdicts import duel_verdicts
+from agon.ratings.win_rate import wilson_interval
 from agon.tasks import checker
 
 logger = logging.getLogger(__name__)
+
+# Coverage of the Wilson interval around a win rate against the base (the rating scheme win_rate's default too).
+CI = 0.95
 
 
 @dataclass(frozen=True)
@@ -52,8 +81,10 @@ def evaluate_model(
     seed: int,
     engine: Mapping | None = None,
     threads: int = 1,
+    answers_path: str | Path | None = None,
 ) -> dict:
-    """Write ``{greedy_accuracy, sampled_accuracy, ...}`` of ``spec`` on the held-out prompts as JSON."""
+    """Write ``{greedy_accuracy, sampled_accuracy, ...}`` of ``spec`` on the held-out prompts as JSON, and with
+    ``answers_path`` the greedy answers as a generations table, for the win rate against the base."""
     torch.set_num_threads(threads)
     heldout = read_table(heldout_path, PROMPTS)
     prompts, references = heldout["prompt"].tolist(), heldout["reference"].tolist()
@@ -73,7 +104,10 @@ def evaluate_model(
         "backend": generator.backend,
     }
     for label, sampling in (("greedy", greedy), ("sampled", sampled)):
-        texts = [[c.text for c in samples] for samples in generator.generate(prompts, sampling, seed)]
+        completions = generator.generate(prompts, sampling, seed)
+        if label == "greedy" and answers_path is not None:
+            write_table(answers_frame(heldout, completions, spec, seed, generator.backend), answers_path, GENERATIONS)
+        texts = [[c.text for c in samples] for samples in completions]
         acc, n = accuracy(texts, references, is_correct)
         metrics[f"{label}_accuracy"] = acc
         metrics[f"{label}_answers"] = n
@@ -81,3 +115,161 @@ def evaluate_model(
         logger.info("%s: %s accuracy %s over %d answers", spec.name, label, shown, n)
     write_json(metrics, out_path)
     return metrics
+
+
+# --- win rate against the iteration-0 self ----------------------------------------------------------------------
+
+
+def base_name(model: str) -> str:
+    """A model's iteration-0 self in the duels, named apart from the model (a member's name holds no '@')."""
+    return f"{model}@iter_0"
+
+
+def win_rate(d: Sequence[float], ci: float = CI) -> dict:
+    """Wins (d > 0), ties (d = 0) and losses (d < 0) of duels folded into ``d`` in [-1, 1] (NaN: no valid verdict,
+    undecided); the win rate, a tie counting half a win, and its Wilson interval at coverage ``ci``, or None when
+    no duel was decided."""
+    d = np.asarray(d, dtype=float)
+    decided = d[~np.isnan(d)]
+    wins, ties, losses = (int(n) for n in ((decided > 0).sum(), (decided == 0).sum(), (decided < 0).sum()))
+    n, score = len(decided), wins + ties / 2
+    low, high = wilson_interval(score, n, NormalDist().inv_cdf((1 + ci) / 2)) if n else (None, None)
+    if n:  # exactly 0 or 1 at 0% or 100% wins, where rounding could step outside
+        low, high = max(0.0, low), min(1.0, high)
+    return {
+        "wins": wins,
+        "ties": ties,
+        "losses": losses,
+        "undecided": len(d) - n,
+        "win_rate": score / n if n else None,
+        "ci_low": low,
+        "ci_high": high,
+        "ci": ci,
+    }
+
+
+def vs_base_matches(heldout: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """One duel per model and held-out prompt, the model (A) against its iteration-0 self (B), in the matches
+    contract."""
+    prompts = heldout[["prompt_id", "prompt", "reference"]].to_dict("records")
+    rows = [
+        {**p, "match_id": f"{model}/{p['prompt_id']}", "round": 0, "model_a": model, "model_b": base_name(model)}
+        for model in models
+        for p in prompts
+    ]
+    return pd.DataFrame(rows, columns=MATCHES.columns)
+
+
+def _build_juror(
+    judge: str,
+    juror: str,
+    *,
+    judging: Mapping,
+    external: Mapping | None,
+    spec: dict | None,
+    evaluator: str | None,
+    device: str,
+    generation: Mapping,
+    cache_dir: str | Path | None,
+) -> Judge:
+    """The judge stage's own judge of ``judge``, cast by ``juror``: a member (``spec``), the verifier, or an
+    external judge (``external``: its judging.external entry)."""
+    if judge in (*MEMBER_METHODS, "verifier"):
+        return make_judge(
+            JudgeConfig.from_dict({**judging, "method": judge}),
+            juror,
+            evaluator=evaluator,
+            spec=None if spec is None else ModelSpec.from_dict(spec),
+            device=device,
+            backend=generation["backend"],
+            engine=generation["vllm"],
+        )
+    if external is None:
+        raise ValueError(f"config key 'evaluation.judge': {judge!r} is not a judge of judging.external")
+    return make_external_judge(judge, external, device=device, cache_dir=cache_dir)
+
+
+def write_win_rates_vs_base(
+    heldout_path: str | Path,
+    answer_paths: Mapping[str, str | Path],
+    base_paths: Mapping[str, str | Path],
+    out_paths: Mapping[str, str | Path],
+    judgments_path: str | Path,
+    *,
+    iteration: int,
+    judge: str,
+    jurors: Mapping[str, dict | None],
+    judging: Mapping,
+    external: Mapping | None,
+    evaluator: str | None,
+    device: str,
+    generation: Mapping,
+    cache_dir: str | Path | None = None,
+    threads: int = 1,
+) -> dict[str, dict]:
+    """Each model's win rate against its iteration-0 self (``out_paths``, keyed like ``answer_paths`` and
+    ``base_paths`` by model) and every verdict (``judgments_path``).
+
+    ``jurors`` maps who casts the verdicts to the model spec it judges with: every member for a member judge (a
+    member never judges its own model's duels), the judge itself with None otherwise. Jurors are built one after
+    another, each only if it has a duel to judge.
+    """
+    torch.set_num_threads(threads)
+    heldout = read_table(heldout_path, PROMPTS)
+    models = list(answer_paths)
+    matches = vs_base_matches(heldout, models)
+    answers = [read_table(answer_paths[m], GENERATIONS) for m in models]
+    bases = [read_table(base_paths[m], GENERATIONS).assign(model=base_name(m)) for m in models]
+    duels = duels_frame(matches, pd.concat([*answers, *bases], ignore_index=True))
+    identical = duels["answer_a"] == duels["answer_b"]
+    tables = []
+    for juror, spec in jurors.items():
+        # A member's verdict on its own model's duels would not count (agon.ratings.verdicts): it casts none.
+        todo = duels[~identical & (duels["model_a"] != juror)]
+        logger.info("juror %s (%s) judges %d duels against the iteration-0 selves", juror, judge, len(todo))
+        if todo.empty:
+            continue
+        built = _build_juror(
+            judge,
+            juror,
+            judging=judging,
+            external=external,
+            spec=spec,
+            evaluator=evaluator,
+            device=device,
+            generation=generation,
+            cache_dir=cache_dir,
+        )
+        tables.append(built.judge(todo))
+        del built  # one juror's model in memory at a time
+    judgments = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=JUDGMENTS.columns)
+    write_table(judgments, judgments_path, JUDGMENTS)
+    verdicts = duel_verdicts(matches, judgments, weights={})
+    d = verdicts["d"].mask(identical.to_numpy(), 0.0)
+    documents = {}
+    for model in models:
+        own = (verdicts["model_a"] == model).to_numpy()
+        document = {
+            "model": model,
+            "iteration": iteration,
+            "judge": judge,
+            "jurors": [j for j in jurors if j != model],
+            "prompts": int(own.sum()),
+            "identical": int((identical.to_numpy() & own).sum()),
+            "judged": int((~identical.to_numpy() & own).sum()),
+            **win_rate(d[own]),
+        }
+        write_document(document, out_paths[model], WIN_RATE_VS_BASE)
+        documents[model] = document
+        shown = "none decided" if document["win_rate"] is None else f"{document['win_rate']:.3f}"
+        logger.info(
+            "%s at iteration %d against its iteration-0 self: win rate %s (%d wins, %d ties, %d losses, %d undecided)",
+            model,
+            iteration,
+            shown,
+            document["wins"],
+            document["ties"],
+            document["losses"],
+            document["undecided"],
+        )
+    return documents

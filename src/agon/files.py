@@ -1,4 +1,5 @@
-"""Atomic writes: a killed job leaves either the previous file or the new one, never half of one."""
+"""Files: atomic writes (a killed job leaves either the previous file or the new one, never half of one), JSON
+reading that names the file, and telling a local path from a Hub id."""
 
 import glob
 import json
@@ -81,3 +82,9 @@ def read_json(path: str | Path) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"{path}: holds a JSON {type(value).__name__}, not an object")
     return value
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` is meant as a local path rather than a Hub id ("name" or "org/name"): absolute, starting
+    with ./ ../ or ~, holding a backslash or more than one "/". A missing one is then "not found", never a download."""
+    return name.startswith(("/", "./", "../", "~")) or "\\" in name or name.count("/") > 1 or name in (".", "..")

@@ -10,6 +10,8 @@ from jinja2 import TemplateError
 from safetensors import SafetensorError, safe_open
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from agon.files import looks_like_path
+
 logger = logging.getLogger(__name__)
 
 # Unpickling can run any code the file's author wrote, so weights load from safetensors only (tensors, no code).
@@ -53,11 +55,6 @@ def resolve_device(device: str) -> torch.device:
             return torch.device(device)
 
 
-def _is_local(name: str) -> bool:
-    """Whether ``name`` is a path rather than a Hub id ("name" or "org/name")."""
-    return name.startswith(("/", "./", "../", "~")) or "\\" in name or name.count("/") > 1 or name in (".", "..")
-
-
 def _check_safetensors(path: Path, who: str) -> None:
     """Read the file's header: a truncated or foreign file fails here, named, before any model loads."""
     try:
@@ -82,7 +79,7 @@ def check_model_dir(base: str, who: str) -> None:
     before anything loads. A Hub id passes: loading asks the Hub for safetensors only (``use_safetensors``)."""
     path = Path(base)
     if not path.is_dir():
-        if _is_local(base):
+        if looks_like_path(base):
             raise ModelFileError(f"{who}: model directory {base} not found")
         return
     if not (path / "config.json").is_file():
@@ -100,7 +97,7 @@ def local_adapter(adapter: str, who: str) -> str:
     those two files only."""
     path = Path(adapter)
     if not path.is_dir():
-        if _is_local(adapter):
+        if looks_like_path(adapter):
             raise ModelFileError(f"{who}: adapter directory {adapter} not found")
         from huggingface_hub import snapshot_download
 
@@ -121,7 +118,7 @@ def local_adapter(adapter: str, who: str) -> str:
     return str(path)
 
 
-def _chat_template(template: str, who: str) -> str:
+def read_chat_template(template: str, who: str) -> str:
     """A template given as a path to a .jinja file is read; anything else is the template itself."""
     source = "chat_template"
     if template.endswith(".jinja"):
@@ -144,7 +141,7 @@ def _chat_template(template: str, who: str) -> str:
 
 def load_tokenizer(spec: ModelSpec) -> PreTrainedTokenizerBase:
     who = f"model {spec.name}"
-    template = None if spec.chat_template is None else _chat_template(spec.chat_template, who)
+    template = None if spec.chat_template is None else read_chat_template(spec.chat_template, who)
     tokenizer = AutoTokenizer.from_pretrained(spec.base, trust_remote_code=spec.trust_remote_code)
     if template is not None:
         tokenizer.chat_template = template

@@ -51,6 +51,9 @@ FILES: dict[str, str] = {
     "pair_stats": "iter_{i}/pairs/stats.json",
     "adapter": "iter_{i}/adapters/{model}",
     "evaluation": "iter_{i}/eval/{model}.json",
+    "heldout_answers": "iter_{i}/eval/answers/{model}.parquet",
+    "win_rate_vs_base": "iter_{i}/eval/vs_base/{model}.json",
+    "vs_base_judgments": "iter_{i}/eval/vs_base/judgments.parquet",
     "trajectory": "ratings/{scheme}.tsv",
     "health": "ratings/{scheme}_health.tsv",
     "figure": "report/{figure}.png",
@@ -92,7 +95,9 @@ LOGS: dict[str, str] = {
     "rating_trajectory": "rating_trajectory/{scheme}",
     "train": "train/iter_{i}/{model}",
     "evaluate": "evaluate/iter_{i}/{model}",
+    "evaluate_vs_base": "evaluate_vs_base/iter_{i}",
     "report_accuracy": "report/accuracy",
+    "report_win_rate_vs_base": "report/win_rate_vs_base",
     "report_win_rates": "report/win_rates",
     "report_training": "report/training",
     "report_pairs": "report/pairs",
@@ -152,6 +157,8 @@ class Plan:
     judge_shards: int = 1
     # Members one generation job serves, keyed by the first: each alone with hf, all on one base model with vllm.
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The judge of each model's win rate against its iteration-0 self (evaluation.judge resolved); None: no such rate.
+    evaluation_judge: str | None = None
     # How each part was inferred from the files, when no config was given; empty for a config's plan.
     notes: tuple[str, ...] = ()
     # The run folder the paths of ``path`` are rooted at.
@@ -182,6 +189,7 @@ class Plan:
             generation_shards=config["generation"]["shards"],
             judge_shards=judging["shards"],
             groups=engine_groups(config),
+            evaluation_judge=evaluation_judge(config),
             root=str(root) if root is not None else "",
         )
 
@@ -219,6 +227,28 @@ class Plan:
     def agreement(self) -> bool:
         """judgments/agreement.json: written when the verifier and a member judge both run."""
         return "verifier" in self.judges and bool(self.member_judges)
+
+    @property
+    def vs_base(self) -> bool:
+        """Whether the run judges each model's held-out answers against its iteration-0 self's (iterations 1..N)."""
+        return self.evaluation_judge is not None and self.iterations > 0
+
+    def vs_base_jurors(self) -> tuple[str, ...]:
+        """Who judges the win rates against the iteration-0 selves: every member (each as at iteration 0, never on
+        its own answers) for a member judge, the judge itself otherwise."""
+        return self.jurors(self.evaluation_judge) if self.vs_base else ()
+
+    def vs_base_inputs(self, i: int) -> dict[str, str | list[str]]:
+        """What the win rates of iteration i read: every model's held-out answers at i and at 0, and the files of
+        the member jurors as at iteration 0."""
+        files: dict[str, str | list[str]] = {
+            "answers": [self.path("heldout_answers", i=i, model=m) for m in self.models],
+            "base": [self.path("heldout_answers", i=0, model=m) for m in self.models],
+        }
+        for juror in self.vs_base_jurors():
+            if juror in self.models:
+                files |= {f"{key}_{juror}": path for key, path in self.member_files(juror, 0).items()}
+        return files
 
     def group_of(self, model: str) -> str:
         """The generation job's group that answers for ``model``."""
@@ -260,6 +290,8 @@ class Plan:
         """The figures of ``snakemake --report`` built by default: every figure the protocol has, and the rating
         trajectory of the signal scheme only (another scheme's on request)."""
         figures = ["accuracy"]
+        if self.vs_base:
+            figures.append("win_rate_vs_base")
         if self.iterations:
             figures += ["win_rates", "training", "pairs"]
         if self.iterations and self.scheme:
@@ -294,7 +326,13 @@ class Plan:
             yield from self._iteration_jobs(i)
         for i in range(self.iterations + 1):
             for m in self.models:
-                yield job("evaluate", "eval", i, [file("evaluation", i=i, model=m)], model=m)
+                # The held-out answers are kept only where a later win rate against iteration 0 reads them.
+                answers = [file("heldout_answers", i=i, model=m)] if self.vs_base else []
+                yield job("evaluate", "eval", i, [file("evaluation", i=i, model=m), *answers], model=m)
+        if self.vs_base:
+            for i in range(1, self.iterations + 1):
+                outputs = [file("win_rate_vs_base", i=i, model=m) for m in self.models]
+                yield job("evaluate_vs_base", "eval", i, [*outputs, file("vs_base_judgments", i=i)])
         if self.iterations and self.scheme:
             scheme = self.scheme
             outputs = [file("trajectory", scheme=scheme), file("health", scheme=scheme)]
@@ -380,6 +418,17 @@ class Plan:
 
 # Rules whose outputs are shards that Snakemake deletes once they are gathered.
 TEMPORARY_RULES = frozenset({"generate_shard", "judge_by_member", "judge_by_external"})
+
+
+def evaluation_judge(config: dict) -> str | None:
+    """evaluation.judge with auto resolved: the signal judge on a task without an evaluator (nothing else measures
+    it), none on a task with one (held-out accuracy does)."""
+    judge = config["evaluation"]["judge"]
+    if judge != "auto":
+        return judge
+    from agon.tasks import evaluator_name  # the task package imports datasets: only a config's plan needs it
+
+    return None if evaluator_name(config["task"]) else config["judging"]["signal"]
 
 
 def engine_groups(config: dict) -> dict[str, tuple[str, ...]]:

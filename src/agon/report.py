@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, PAIR_STATS, read_document, read_table, read_tables
+from agon.contracts import JUDGMENTS, MATCHES, PAIR_STATS, WIN_RATE_VS_BASE, read_document, read_table, read_tables
 from agon.files import atomic_file, read_json
 from agon.ratings.verdicts import duel_verdicts
 
@@ -276,6 +276,47 @@ def write_accuracy_plot(eval_paths: Sequence[str | Path], out_png: str | Path) -
     table = accuracy_table([read_json(p) for p in eval_paths])
     plot_accuracy(table, out_png)
     logger.info("plotted held-out accuracy of %d evaluations", len(table))
+
+
+# --- win rate against the iteration-0 self ------------------------------------------------------------------------
+
+
+def plot_win_rate_vs_base(documents: Sequence[dict], out_png: str | Path) -> None:
+    """Each model's win rate against its iteration-0 self after every training, with its Wilson interval; the
+    dashed line at 0.5 is where the model started. Models sit side by side at each iteration, so bars never hide
+    each other."""
+    fig = _figure(8, 3.8)
+    ax = fig.subplots()
+    decided = [d for d in documents if d["win_rate"] is not None]
+    if not decided:
+        _no_data(ax, "no win rate against iteration 0: no duel got a valid verdict")
+        _save(fig, out_png)
+        return
+    models = sorted({d["model"] for d in documents})
+    width = 0.6 / len(models)
+    for k, model in enumerate(models):
+        rows = sorted((d for d in decided if d["model"] == model), key=lambda d: d["iteration"])
+        x = np.array([d["iteration"] for d in rows]) + (k - (len(models) - 1) / 2) * width
+        rate = np.array([d["win_rate"] for d in rows])
+        spread = np.array([[r - d["ci_low"], d["ci_high"] - r] for r, d in zip(rate, rows, strict=True)]).T
+        ax.errorbar(x, rate, yerr=spread, marker="o", capsize=3, linestyle="-", label=model)
+    ax.axhline(0.5, color="black", linestyle="--", linewidth=0.8)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xticks(sorted({d["iteration"] for d in documents}))
+    ax.set_xlabel("iteration (after i trainings)")
+    ax.set_ylabel("win rate against iteration 0")
+    judges = ", ".join(sorted({d["judge"] for d in documents}))
+    ci = documents[0]["ci"]
+    ax.set_title(f"win rate against the iteration-0 self, judged by {judges} ({ci:.0%} Wilson intervals)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, out_png)
+
+
+def write_win_rate_vs_base_plot(document_paths: Sequence[str | Path], out_png: str | Path) -> None:
+    documents = [read_document(p, WIN_RATE_VS_BASE) for p in document_paths]
+    plot_win_rate_vs_base(documents, out_png)
+    logger.info("plotted %d win rates against the iteration-0 selves", len(documents))
 
 
 # --- training curves --------------------------------------------------------------------------------------------

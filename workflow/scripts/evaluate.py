@@ -17,4 +17,5 @@ if __name__ == "__main__":
             device=snakemake.params.device,
             seed=snakemake.params.seed,
             threads=snakemake.threads,
+            answers_path=snakemake.output.get("answers"),
         )

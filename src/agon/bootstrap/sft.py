@@ -7,7 +7,8 @@ peers that share a duellist's mistakes back its wrong answers.
 Training stops when greedy accuracy on validation prompts (held apart from the SFT data) reaches a target.
 On this task learning is a steep jump whose timing depends on the seed: with a fixed 260-280 step budget,
 members landed anywhere from 20% to 87% held-out accuracy. Stopping at a target lands every member where
-self-play still has room to improve it.
+self-play still has room to improve it. A free-form task has no evaluator to measure accuracy with: its members
+train all their steps (``agon.bootstrap.member_sft`` resolves the target).
 """
 
 import logging
@@ -127,6 +128,11 @@ def train_member(
     torch.set_num_threads(threads)
     datasets.disable_progress_bars()
     train = read_table(train_path, PROMPTS)
+    if sft.target_accuracy is not None and evaluator is None:
+        raise ValueError(
+            f"embedded.sft.target_accuracy={sft.target_accuracy} needs the task's evaluator to measure "
+            "accuracy, and the task has none; set task.evaluator or leave the target out"
+        )
     if sft.target_accuracy is not None and sft.validation_size >= len(train):
         raise ValueError(
             f"embedded.sft.validation_size={sft.validation_size} leaves no SFT data "

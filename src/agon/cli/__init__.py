@@ -1,4 +1,5 @@
-"""The ``agon`` command line: read a run (``status``, ``ratings``, ``compare``) or a config (``estimate``).
+"""The ``agon`` command line: read a run (``status``, ``ratings``, ``compare``, ``accuracy``) or a config
+(``estimate``, ``check``).
 
 Each command reads the run's plan (``agon.plan``) rather than deriving what a run holds on its own.
 """

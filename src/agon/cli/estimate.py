@@ -115,7 +115,7 @@ def _jobs(plan: Plan) -> tuple[Count, ...]:
     )
 
 
-def _duels(config: dict, i: int) -> int:
+def duels(config: dict, i: int) -> int:
     """The duels judged in iteration ``i``: matches, selfplay comparisons, or debates and their branches."""
     prompts, m = config["task"]["prompts_per_iteration"], len(config["models"])
     match config["protocol"]:
@@ -130,10 +130,57 @@ def _duels(config: dict, i: int) -> int:
     raise ValueError(f"protocol: unknown protocol {config['protocol']!r}")
 
 
-def _jurors_per_duel(config: dict) -> int:
+def jurors_per_duel(config: dict) -> int:
     """Members outside a duel: two members fight in a tribe or debate duel, one policy in a selfplay comparison."""
     m = len(config["models"])
     return m - 1 if config["protocol"] == "selfplay" else m - 2
+
+
+@dataclass(frozen=True)
+class JudgeShape:
+    """How one judge of judging.judges judges a duel: its name in the estimate, the jurors that give a verdict,
+    the verdicts each gives (both orders or one) and the most tokens each verdict generates (0: none)."""
+
+    name: str
+    jurors: int
+    orders: int
+    tokens: int
+
+
+def judge_shape(config: dict, judge: str) -> JudgeShape:
+    judging = config["judging"]
+    if judge in MEMBER_METHODS:
+        mode = judging["peer_mode"]
+        name = f"{judge} ({mode})" if judge == "peer" else judge
+        orders = 2 if judge == "logprob" or mode == "score" else 1
+        tokens = judging["max_new_tokens"] if judge == "peer" and mode in ("score", "reference") else 0
+        return JudgeShape(name, jurors_per_duel(config), orders, tokens)
+    if judge == "verifier":
+        return JudgeShape("verifier", 1, 1, 0)
+    external = judging["external"][judge]
+    method = external["method"]
+    tokens = _api_max_tokens(judge, external) if method == "api" else 0
+    return JudgeShape(f"{judge} ({method})", 1, 2 if method in TWO_ORDERS else 1, tokens)
+
+
+def trained_pairs(config: dict) -> int:
+    """Training pairs of one iteration at most, over all members: one per duel (tribe), per prompt and member
+    (selfplay) or per speech (debate)."""
+    m, prompts = len(config["models"]), config["task"]["prompts_per_iteration"]
+    match config["protocol"]:
+        case "tribe":
+            return m * prompts if config["pairs"]["train_on"] == "all" else 2 * prompts
+        case "selfplay":
+            return m * prompts
+        case "debate":
+            return prompts * 2 * config["debate"]["rounds"]
+    raise ValueError(f"protocol: unknown protocol {config['protocol']!r}")
+
+
+def pair_tokens(config: dict) -> int:
+    """The most tokens one training pair trains on: chosen and rejected at training.max_length, every epoch."""
+    training = config["training"]
+    return ceil(2 * training["max_length"] * training["epochs"])
 
 
 def _work(config: dict) -> Iterator[Work]:
@@ -154,37 +201,15 @@ def _work(config: dict) -> Iterator[Work]:
         case "debate":
             speeches = each(lambda i: prompts * 2 * config["debate"]["rounds"] * 2)
             yield Work("debate speeches", 0, speeches, generation["max_new_tokens"])
-    yield Work("duels", 0, each(lambda i: _duels(config, i)))
+    yield Work("duels", 0, each(lambda i: duels(config, i)))
     for judge in judging["judges"]:
-        if judge in MEMBER_METHODS:
-            jurors = _jurors_per_duel(config)
-            mode = judging["peer_mode"]
-            name = f"{judge} ({mode})" if judge == "peer" else judge
-            orders = 2 if judge == "logprob" or mode == "score" else 1
-            tokens = judging["max_new_tokens"] if judge == "peer" and mode in ("score", "reference") else 0
-        elif judge == "verifier":
-            jurors, name, orders, tokens = 1, "verifier", 1, 0
-        else:
-            external = judging["external"][judge]
-            method = external["method"]
-            jurors, name = 1, f"{judge} ({method})"
-            orders = 2 if method in TWO_ORDERS else 1
-            tokens = _api_max_tokens(judge, external) if method == "api" else 0
-        verdicts = each(lambda i, jurors=jurors, orders=orders: _duels(config, i) * jurors * orders)
-        yield Work(f"verdicts: {name}", 0, verdicts, tokens)
+        shape = judge_shape(config, judge)
+        verdicts = each(lambda i, shape=shape: duels(config, i) * shape.jurors * shape.orders)
+        yield Work(f"verdicts: {shape.name}", 0, verdicts, shape.tokens)
     evaluated = m * config["task"]["heldout_size"] * (1 + evaluation["samples_per_prompt"])
     yield Work("evaluation answers", evaluated, each(lambda i: evaluated), evaluation["max_new_tokens"])
-    match protocol:
-        case "tribe":
-            trained = m * prompts if config["pairs"]["train_on"] == "all" else 2 * prompts
-        case "selfplay":
-            trained = m * prompts
-        case "debate":
-            trained = prompts * 2 * config["debate"]["rounds"]
-    training = config["training"]
-    yield Work(
-        "training pairs (at most)", 0, each(lambda i: trained), ceil(2 * training["max_length"] * training["epochs"])
-    )
+    trained = trained_pairs(config)
+    yield Work("training pairs (at most)", 0, each(lambda i: trained), pair_tokens(config))
 
 
 def _api_max_tokens(name: str, params: dict) -> int:

@@ -1,23 +1,31 @@
-"""The ``agon`` command line: a run's status, ratings and scheme comparison, and what a config implies.
+"""The ``agon`` command line: a run's status, ratings, scheme comparison and accuracy table, and what a config
+implies (jobs, work, time) and whether its jobs will find what they need (check).
 
-Parsing and printing only; the answers come from ``agon.cli.status``, ``agon.cli.ratings`` and
-``agon.cli.estimate``. docs/cli.md shows every command on a real run.
+Parsing and printing only; the answers come from ``agon.cli.status``, ``agon.cli.ratings``, ``agon.cli.accuracy``,
+``agon.cli.estimate``, ``agon.cli.timing`` and ``agon.preflight``. docs/cli.md shows every command on a real run.
 
 Exit codes: 0 done; 2 bad usage (argparse's own code), a run folder that is missing or is not one, a config that
-does not validate, or a scheme or iteration the run does not hold; 1 a file of the run that cannot be read.
+does not validate or fails the preflight, or a scheme or iteration the run does not hold; 1 a file of the run that
+cannot be read.
 """
 
 import argparse
+import importlib.metadata
 import json
 import math
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 import agon
+from agon.cli.accuracy import accuracy_grid, markdown_table, read_accuracy
 from agon.cli.estimate import Count, Estimate, estimate
+from agon.cli.machine import machine
+from agon.cli.overrides import apply_overrides
 from agon.cli.ratings import (
     RunDataError,
     comparison_iterations,
@@ -29,13 +37,18 @@ from agon.cli.ratings import (
     signal_scheme,
 )
 from agon.cli.status import StageStatus, infer_plan, looks_like_run, run_status
-from agon.config import ConfigError, load_config
+from agon.cli.timing import TimeEstimate, read_run, shipped_calibration, time_estimate
+from agon.config import ConfigError, load_config_file, load_schema, validate_config
 from agon.layout import ITERATION_DIR, RunLayout
 from agon.plan import Plan
+from agon.preflight import PreflightError, backend_problems, run_preflight
 from agon.ratings import SCHEMES
 
 # The schema beside the package in the repository it is installed from (pip install -e .), as the workflow reads it.
-SCHEMA = Path(agon.__file__).resolve().parents[2] / "config" / "schema.yaml"
+REPOSITORY = Path(agon.__file__).resolve().parents[2]
+SCHEMA = REPOSITORY / "config" / "schema.yaml"
+# The local profile, whose cores set how many jobs `agon estimate` runs at once by default.
+LOCAL_PROFILE = REPOSITORY / "profiles" / "local" / "config.yaml"
 # Missing files listed per unfinished stage before "... and N more".
 MAX_LISTED = 8
 
@@ -64,12 +77,14 @@ def _run_layout(path: str) -> RunLayout:
     raise UsageError(f"{path}: not a run folder (no data/, models/, logs/ or iter_<i>/ in it){hint}")
 
 
-def _config(path: str, schema: str | None) -> dict:
+def _config(path: str, schema: str | None, overrides: Sequence[str] = ()) -> dict:
+    """The validated config of a file, with ``--config`` overrides merged in as the workflow merges them."""
     schema_path = Path(schema) if schema else SCHEMA
     if not schema_path.is_file():
         raise UsageError(f"{schema_path}: config schema not found; pass --schema config/schema.yaml")
     try:
-        return load_config(path, schema_path)
+        schema_doc = load_schema(schema_path)
+        return validate_config(apply_overrides(load_config_file(path), overrides, schema_doc), schema_doc)
     except ConfigError as err:
         raise UsageError(str(err)) from None
 
@@ -350,19 +365,136 @@ def _estimate_text(path: str, result: Estimate) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def _time_text(timing: TimeEstimate) -> str:
+    if timing.gpus_per_job:
+        gpus = (
+            f"{timing.gpu_hours:.2f}: {_plural(timing.gpus_per_job, 'GPU')} per model job for "
+            f"{timing.model_seconds / 3600:.2f} h of model jobs, at the records' speed"
+        )
+    else:
+        gpus = "0: model jobs ask for no GPU (device is not cuda and gpus_per_job is unset)"
+    lines = [
+        f"time with {_plural(timing.slots, 'job')} at once (--jobs), each job's seconds from {timing.source}:",
+        f"  wall time  {_duration(timing.wall_seconds)}",
+        f"  job time   {_duration(timing.job_seconds)}, model jobs {_duration(timing.model_seconds)}",
+        f"  GPU hours  {gpus}",
+        *(f"  note: {note}" for note in timing.notes),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _local_slots(config: dict) -> int:
+    """Jobs at once under profiles/local: its cores over the config's threads per model job (1 without it)."""
+    if not LOCAL_PROFILE.is_file():
+        return 1
+    cores = yaml.safe_load(LOCAL_PROFILE.read_text()).get("cores", 1)
+    return max(1, int(cores) // config["threads"])
+
+
 def cmd_estimate(args: argparse.Namespace) -> str:
-    result = estimate(_config(args.config_file, args.schema))
+    config = _config(args.config_file, args.schema, args.overrides)
+    result = estimate(config)
+    if args.from_run:
+        layout = _run_layout(args.from_run)
+        run_config = _config(args.from_config or args.config_file, args.schema)
+        calibration = read_run(layout.root, run_config, per_job=shipped_calibration().per_job)
+    else:
+        calibration = shipped_calibration()
+    timing = time_estimate(config, calibration, args.jobs or _local_slots(config))
     if args.format == "json":
-        return _json(result.to_dict())
-    return _estimate_text(args.config_file, result)
+        return _json({**result.to_dict(), "time": timing.to_dict()})
+    title = _title(args)
+    return _estimate_text(title, result) + "\n" + _time_text(timing)
+
+
+# --- accuracy -------------------------------------------------------------------------------------------------
+
+
+def cmd_accuracy(args: argparse.Namespace) -> str:
+    layout = _run_layout(args.run_dir)
+    accuracy = read_accuracy(layout)
+    printed = f"printed {date.today()} on {machine()}"
+    match args.format:
+        case "json":
+            return _json(
+                {
+                    "run": str(layout.root),
+                    "heldout_prompts": accuracy.heldout,
+                    "samples_per_prompt": accuracy.samples,
+                    "temperature": accuracy.temperature,
+                    "printed": printed,
+                    "evaluations": _records(accuracy.rows),
+                }
+            )
+        case "tsv":
+            return _tsv(accuracy.rows)
+    header, rows = accuracy_grid(accuracy)
+    about = (
+        f"{args.run_dir}: held-out accuracy (%), greedy / sampled (temperature {accuracy.temperature:g}, "
+        f"{_plural(accuracy.samples, 'sample')}), {accuracy.heldout} prompts"
+    )
+    machine_line = f"{printed}: the machine of this command, which is the run's only where the run ran"
+    if args.format == "markdown":
+        return f"{about}:\n\n{markdown_table(header, rows)}\n{machine_line}\n"
+    return f"{about}\n{_table(header, rows)}{machine_line}\n"
+
+
+# --- check ----------------------------------------------------------------------------------------------------
+
+
+def _title(args: argparse.Namespace) -> str:
+    """The config file and its overrides, as the command line named them."""
+    return " ".join([args.config_file, *(f"--config {entry}" for entry in args.overrides)])
+
+
+def cmd_check(args: argparse.Namespace) -> str:
+    config = _config(args.config_file, args.schema, args.overrides)
+    plan = Plan.from_config(config)
+    try:
+        # This machine's packages are not the jobs' on a cluster: a missing vLLM is a note here, an error to the
+        # workflow.
+        result = run_preflight(config, plan, environment=False)
+    except PreflightError as err:
+        raise UsageError(str(err)) from None
+    lines = [
+        f"{_title(args)}: ok: protocol {plan.protocol}, {_plural(len(plan.models), 'model')}, "
+        f"{_plural(plan.iterations, 'iteration')}, {_plural(len(plan.jobs()), 'job')}; {result.summary()}",
+        *(f"note: {problem}" for problem in backend_problems(config)),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # --- parser ---------------------------------------------------------------------------------------------------
 
 
+def _add_overrides(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--config",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        nargs="+",
+        default=[],
+        help="overrides merged into CONFIG as the workflow merges snakemake --config, e.g. --config iterations=5",
+    )
+
+
 def _iteration(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected an iteration number (0, 1, ...), got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs (1, 2, ...), got {text!r}")
     return int(text)
 
 
@@ -372,18 +504,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Look into Agon runs (results/<run>) and into what a config implies before it runs.",
         epilog="docs/cli.md shows every command on a real run.",
     )
+    parser.add_argument("--version", action="version", version=f"agon {importlib.metadata.version('agon')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    def run_command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    def run_command(
+        name: str,
+        help_text: str,
+        description: str,
+        formats: tuple[str, ...] = ("text", "tsv", "json"),
+        config: bool = True,
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=description)
         sub.add_argument("run_dir", metavar="RUN_DIR", help="the run folder, results/<run>")
-        sub.add_argument(
-            "--config",
-            metavar="YAML",
-            help="the run's config file: the plan and signal scheme from it rather than inferred from the files",
-        )
-        sub.add_argument("--schema", metavar="YAML", help=f"the config schema (default: {SCHEMA})")
-        sub.add_argument("--format", choices=("text", "tsv", "json"), default="text", help="output format")
+        if config:
+            sub.add_argument(
+                "--config",
+                metavar="YAML",
+                help="the run's config file: the plan and signal scheme from it rather than inferred from the files",
+            )
+            sub.add_argument("--schema", metavar="YAML", help=f"the config schema (default: {SCHEMA})")
+        sub.add_argument("--format", choices=formats, default=formats[0], help="output format")
         return sub
 
     status = run_command(
@@ -417,16 +557,58 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--iteration", type=_iteration, help="only this iteration (default: every compared one)")
     compare.set_defaults(handler=cmd_compare)
+    accuracy = run_command(
+        "accuracy",
+        "held-out accuracy per iteration and member, greedy / sampled, as a table",
+        "Held-out accuracy of every member after every iteration (iter_<i>/eval/<model>.json), greedy / sampled "
+        "in percent, with the members' mean; --format markdown prints the README's table. The table names the "
+        "machine it is printed on: the figures hold for the machine the run ran on.",
+        formats=("text", "markdown", "tsv", "json"),
+        config=False,
+    )
+    accuracy.set_defaults(handler=cmd_accuracy)
     est = commands.add_parser(
         "estimate",
-        help="jobs, generations, judge verdicts and tokens a config implies",
+        help="jobs, generations, judge verdicts, tokens and time a config implies",
         description="Count what a config implies before anything runs: jobs per rule (as Snakemake plans them), "
-        "answers, judge verdicts, evaluation answers and training pairs, with upper bounds on their tokens.",
+        "answers, judge verdicts, evaluation answers and training pairs, with upper bounds on their tokens; and "
+        "the wall time, job time and GPU hours with --jobs jobs at once, each job's seconds from a finished run's "
+        "benchmark records (--from), else from the calibration shipped with agon (the default run on the "
+        "project's 2-core CPU machine), scaled by the work each job does.",
     )
     est.add_argument("config_file", metavar="CONFIG", help="a config YAML, as given to snakemake --configfile")
+    _add_overrides(est)
+    est.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="jobs at once (default: profiles/local's cores over the config's threads)",
+    )
+    est.add_argument(
+        "--from",
+        dest="from_run",
+        metavar="RUN_DIR",
+        help="time the jobs from this finished run's benchmark records (default: the shipped calibration)",
+    )
+    est.add_argument(
+        "--from-config",
+        metavar="YAML",
+        help="the config the --from run ran (default: CONFIG, without --config overrides)",
+    )
     est.add_argument("--schema", metavar="YAML", help=f"the config schema (default: {SCHEMA})")
     est.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     est.set_defaults(handler=cmd_estimate)
+    check = commands.add_parser(
+        "check",
+        help="validate a config and check what its jobs will need, in seconds",
+        description="Validate a config, then run the workflow's preflight on it without loading weights: the task's "
+        "data maps to prompts and fills every split, local models and adapters are loadable safetensors "
+        "directories whose chat template renders. Prints ok with a summary, or every problem, one line each.",
+    )
+    check.add_argument("config_file", metavar="CONFIG", help="a config YAML, as given to snakemake --configfile")
+    _add_overrides(check)
+    check.add_argument("--schema", metavar="YAML", help=f"the config schema (default: {SCHEMA})")
+    check.set_defaults(handler=cmd_check)
     return parser
 
 

@@ -15,7 +15,7 @@ from agon.seeding import derive_seed
 from agon.tasks import arithmetic
 from agon.tasks.catalog import FORMATS, Problem, metadata_json, render
 from agon.tasks.evaluators import evaluator
-from agon.tasks.sources import TaskDataError, load_records
+from agon.tasks.sources import RecordError, TaskDataError, load_records, record_place
 
 SPLITS = ("train", "preference", "heldout")
 TASKS = ("arithmetic", *FORMATS)
@@ -37,19 +37,35 @@ def task_problems(task_cfg: dict, seed: int = 0) -> list[Problem]:
         source, default_subset, default_split = fmt.hub
         subset, split = subset or default_subset, split or default_split
     records = load_records(source, subset=subset, split=split or "train", revision=task_cfg["revision"])
+    if name == "custom":
+        for column, key in custom_columns(task_cfg["custom"]).items():
+            if column not in records.column_names:
+                raise TaskDataError(
+                    f"task.source: {source} has no column {column!r} (named by task.custom.{key}); its columns are "
+                    f"{records.column_names}: name one of them in task.custom.{key}"
+                )
     missing = [f for f in fmt.fields if f not in records.column_names]
     if missing:
         raise TaskDataError(
             f"task.source: {source} has no field(s) {missing} that {name} records need; "
             f"it has {records.column_names} (another layout can be read with name: custom)"
         )
-    problems = [p for index, record in enumerate(records) for p in fmt.mapper(record, index, task_cfg, seed)]
+    try:
+        problems = [p for index, record in enumerate(records) for p in fmt.mapper(record, index, task_cfg, seed)]
+    except RecordError as err:
+        raise TaskDataError(f"task.source: {record_place(source, err.index)}{err.part}: {err.detail}") from None
     if not problems:
         raise TaskDataError(f"task.source: {source} gives no {name} problems (after the task's filters)")
     repeated = sorted(i for i, n in Counter(p.prompt_id for p in problems).items() if n > 1)
     if repeated:
         raise TaskDataError(f"task.source: {source} repeats prompt id(s) {repeated[:5]}; ids must be unique")
     return problems
+
+
+def custom_columns(custom: dict) -> dict[str, str]:
+    """The columns a custom task reads (task.custom), each with the key that names it."""
+    columns = {custom[key]: key for key in ("prompt", "reference", "choices", "background", "id") if custom[key]}
+    return {**columns, **{column: "metadata" for column in custom["metadata"] if column not in columns}}
 
 
 def evaluator_name(task_cfg: dict) -> str | None:
@@ -85,8 +101,9 @@ def split_sizes(task_cfg: dict, pool_size: int) -> dict[str, int]:
     train = pool_size - heldout - preference
     if train < 1:
         raise ValueError(
-            f"task: the {task_cfg['name']} pool has {pool_size} problems, too few for heldout_size={heldout} "
-            f"plus preference_size={preference} and a non-empty train split"
+            f"task: the {task_cfg['name']} pool has {pool_size} problems, too few for task.heldout_size={heldout} "
+            f"plus task.preference_size={preference} and a non-empty train split; make the two sum to at most "
+            f"{pool_size - 1}"
         )
     return {"train": train, "preference": preference, "heldout": heldout}
 

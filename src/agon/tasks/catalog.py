@@ -16,7 +16,7 @@ import numpy as np
 
 from agon.seeding import derive_seed
 from agon.tasks.evaluators import LETTERS
-from agon.tasks.sources import TaskDataError
+from agon.tasks.sources import RecordError
 
 CHOICE_INSTRUCTION = "Answer with the letter of the correct choice."
 
@@ -46,22 +46,26 @@ class TaskFormat:
     hub: tuple[str, str | None, str] | None = None  # (dataset id, subset, split) when task.source is left out
 
 
-# ``index`` names the record in messages: its number, or "number question k" for QuALITY's nested questions.
-def value(record: dict, key: str, index: int | str, task: str) -> object:
-    """``record[key]``, or an error naming the task, the record and the fields it does have."""
-    if key not in record or record[key] is None:
-        raise TaskDataError(f"task {task}: record {index} has no {key!r} (it has {sorted(record)})")
-    return record[key]
+# ``index`` is the record's number in the source (0-based, in load order); ``part`` narrows it to a nested item
+# (", question 2" for QuALITY). ``agon.tasks.task_problems`` names the file and line of a refused record.
+def value(record: dict, key: str, index: int, part: str = "") -> object:
+    """``record[key]``; a field the record lacks or leaves empty (null, or blank text) is refused, named."""
+    if key not in record:
+        raise RecordError(index, f"has no field {key!r} (it has {sorted(record)})", part)
+    raw = record[key]
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise RecordError(index, f"field {key!r} is empty; fill it in or drop the record", part)
+    return raw
 
 
-def text(record: dict, key: str, index: int | str, task: str) -> str:
-    raw = value(record, key, index, task)
+def text(record: dict, key: str, index: int, part: str = "") -> str:
+    raw = value(record, key, index, part)
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-        raise TaskDataError(f"task {task}: record {index} field {key!r} is {type(raw).__name__}, expected text")
+        raise RecordError(index, f"field {key!r} is {type(raw).__name__}, expected text", part)
     return str(raw).strip()
 
 
-def letter_of(answer: object, choices: list[str], index: int | str, task: str) -> str:
+def letter_of(answer: object, choices: list[str], index: int, part: str = "") -> str:
     """The letter of the correct choice from an answer given as a letter, a 0-based index or the option text."""
     if isinstance(answer, str) and len(answer.strip()) == 1 and answer.strip().upper() in LETTERS[: len(choices)]:
         return answer.strip().upper()
@@ -69,9 +73,10 @@ def letter_of(answer: object, choices: list[str], index: int | str, task: str) -
         return LETTERS[answer]
     if isinstance(answer, str) and answer.strip() in choices:
         return LETTERS[choices.index(answer.strip())]
-    raise TaskDataError(
-        f"task {task}: record {index} answer {answer!r} is neither a letter, a 0-based index nor the text "
-        f"of one of its {len(choices)} choices"
+    raise RecordError(
+        index,
+        f"answer {answer!r} is neither a letter, a 0-based index nor the text of one of its {len(choices)} choices",
+        part,
     )
 
 
@@ -81,13 +86,13 @@ def shuffled(choices: list[str], correct: int, seed: int, *key: object) -> tuple
     return [choices[i] for i in order], LETTERS[int(np.flatnonzero(order == correct)[0])]
 
 
-def _choice_list(raw: object, index: int | str, task: str) -> list[str]:
+def _choice_list(raw: object, index: int, part: str = "") -> list[str]:
     """Options as a list of texts, from a list or a {label: text} mapping (kept in label order)."""
     options = [raw[k] for k in sorted(raw)] if isinstance(raw, dict) else raw
     if not isinstance(options, list | tuple) or len(options) < 2 or not all(isinstance(o, str) for o in options):
-        raise TaskDataError(f"task {task}: record {index} needs at least two text choices, got {raw!r}")
+        raise RecordError(index, f"needs at least two text choices, got {raw!r}", part)
     if len(options) > len(LETTERS):
-        raise TaskDataError(f"task {task}: record {index} has {len(options)} choices, more than {len(LETTERS)}")
+        raise RecordError(index, f"has {len(options)} choices, more than {len(LETTERS)}", part)
     return [o.strip() for o in options]
 
 
@@ -97,11 +102,11 @@ def _id(record: dict, key: str, task: str, index: int) -> str:
 
 # GSM8K (openai/gsm8k, config "main"): {"question", "answer"}, the answer a rationale ending "#### <number>".
 def gsm8k(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    answer = text(record, "answer", index, "gsm8k")
+    answer = text(record, "answer", index)
     if "####" not in answer:
-        raise TaskDataError(f"task gsm8k: record {index} answer has no '#### <number>' final line: {answer[-80:]!r}")
+        raise RecordError(index, f"field 'answer' has no '#### <number>' final line: {answer[-80:]!r}")
     final = answer.rsplit("####", 1)[1].strip().replace(",", "")
-    yield Problem(f"gsm8k-{index:06d}", text(record, "question", index, "gsm8k"), final)
+    yield Problem(f"gsm8k-{index:06d}", text(record, "question", index), final)
 
 
 def boxed(solution: str) -> str | None:
@@ -130,40 +135,40 @@ _LEVEL = re.compile(r"Level (\d)")
 
 # MATH (Hendrycks et al.): {"problem", "level": "Level 3", "type", "solution"}, the answer in the last \boxed{}.
 def math(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    level_text = text(record, "level", index, "math")
+    level_text = text(record, "level", index)
     level = _LEVEL.fullmatch(level_text)
     levels = cfg["math"]["levels"]
     if levels and (level is None or int(level.group(1)) not in levels):
         return
-    reference = boxed(text(record, "solution", index, "math"))
+    reference = boxed(text(record, "solution", index))
     if reference is None:
-        raise TaskDataError(f"task math: record {index} solution has no \\boxed{{}} answer")
+        raise RecordError(index, "field 'solution' has no \\boxed{} answer")
     metadata = {"level": level_text, "type": record.get("type")}
-    yield Problem(f"math-{index:06d}", text(record, "problem", index, "math"), reference, metadata=metadata)
+    yield Problem(f"math-{index:06d}", text(record, "problem", index), reference, metadata=metadata)
 
 
 # Alpaca (tatsu-lab/alpaca): {"instruction", "input", "output"}; free-form, so nothing to check answers with.
 def alpaca(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    instruction = text(record, "instruction", index, "alpaca")
+    instruction = text(record, "instruction", index)
     extra = str(record.get("input") or "").strip()
     question = f"{instruction}\n\n{extra}" if extra else instruction
-    yield Problem(f"alpaca-{index:06d}", question, text(record, "output", index, "alpaca"))
+    yield Problem(f"alpaca-{index:06d}", question, text(record, "output", index))
 
 
 # TruthfulQA, config "multiple_choice": {"question", "mc1_targets": {"choices", "labels"}}, one label 1 (listed
 # first in the release); config "generation": {"question", "best_answer", "incorrect_answers"}.
 def truthfulqa(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    question = text(record, "question", index, "truthfulqa")
+    question = text(record, "question", index)
     if "mc1_targets" in record:
-        targets = value(record, "mc1_targets", index, "truthfulqa")
-        choices = _choice_list(targets.get("choices"), index, "truthfulqa")
+        targets = value(record, "mc1_targets", index)
+        choices = _choice_list(targets.get("choices"), index)
         labels = list(targets.get("labels") or [])
         if len(labels) != len(choices) or sum(labels) != 1:
-            raise TaskDataError(f"task truthfulqa: record {index} mc1_targets needs exactly one label 1 per choice")
+            raise RecordError(index, "field 'mc1_targets' needs exactly one label 1 per choice")
         correct = labels.index(1)
     else:
-        wrong = value(record, "incorrect_answers", index, "truthfulqa")
-        choices = _choice_list([text(record, "best_answer", index, "truthfulqa"), *wrong], index, "truthfulqa")
+        wrong = value(record, "incorrect_answers", index)
+        choices = _choice_list([text(record, "best_answer", index), *wrong], index)
         correct = 0
     choices, letter = shuffled(choices, correct, seed, "truthfulqa", index)
     yield Problem(f"truthfulqa-{index:06d}", question, letter, choices, metadata={"category": record.get("category")})
@@ -182,12 +187,12 @@ CULTURE_CONTEXT = {
 # a story judged against one level of cultural context, as SPARTA's country / value / rule-of-thumb tasks.
 def culture(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
     column, label = CULTURE_CONTEXT[cfg["culture"]["context"]]
-    gold = text(record, "Gold Label", index, "culture").lower()
+    gold = text(record, "Gold Label", index).lower()
     if gold not in CULTURE_LABELS:
-        raise TaskDataError(f"task culture: record {index} 'Gold Label' {gold!r} is none of {CULTURE_LABELS}")
+        raise RecordError(index, f"field 'Gold Label' {gold!r} is none of {CULTURE_LABELS}")
     question = (
-        f"{label}: {text(record, column, index, 'culture')}\n"
-        f"Story: {text(record, 'Story', index, 'culture')}\n"
+        f"{label}: {text(record, column, index)}\n"
+        f"Story: {text(record, 'Story', index)}\n"
         "Is what the person in the story did socially acceptable there?"
     )
     metadata = {"country": record.get("Country"), "context": cfg["culture"]["context"]}
@@ -200,11 +205,11 @@ def culture(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]
 # right filling and three with some blanks filled wrong, in a seeded order.
 def knowledge_crosswords(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
     task = "knowledge_crosswords"
-    blanks = list(value(record, "blanks", index, task))
-    answers = list(value(record, "answer_all", index, task))
-    candidates = value(record, "options", index, task)
+    blanks = list(value(record, "blanks", index))
+    answers = list(value(record, "answer_all", index))
+    candidates = value(record, "options", index)
     if len(answers) != len(blanks) or any(b not in candidates for b in blanks):
-        raise TaskDataError(f"task {task}: record {index} needs one answer and a candidate list per blank {blanks}")
+        raise RecordError(index, f"needs one answer and a candidate list per blank {blanks}")
     rng = np.random.default_rng(derive_seed(seed, "crossword", index))
     fillings = [answers]
     for wrong_count in range(1, min(3, len(blanks)) + 1):
@@ -212,7 +217,7 @@ def knowledge_crosswords(record: dict, index: int, cfg: dict, seed: int) -> Iter
         for slot in rng.choice(len(blanks), size=wrong_count, replace=False):
             others = [c for c in candidates[blanks[slot]] if c != answers[slot]]
             if not others:
-                raise TaskDataError(f"task {task}: record {index} {blanks[slot]!r} has no wrong candidate")
+                raise RecordError(index, f"blank {blanks[slot]!r} has no wrong candidate")
             filling[slot] = others[rng.integers(len(others))]
         fillings.append(filling)
     choices = [", ".join(f"{b}: {f}" for b, f in zip(blanks, filling, strict=True)) for filling in fillings]
@@ -221,12 +226,12 @@ def knowledge_crosswords(record: dict, index: int, cfg: dict, seed: int) -> Iter
     if cfg["knowledge_crosswords"]["with_knowledge"]:
         triples = [t for group in dict(record.get("K") or {}).values() for t in group]
         if any(len(t) != 3 for t in triples):
-            raise TaskDataError(f"task {task}: record {index} 'K' holds an entry that is not a (head, relation, tail)")
+            raise RecordError(index, "field 'K' holds an entry that is not a (head, relation, tail)")
         facts = [f"({h}, {r}, {t})" for h, r, t in triples]
         lines.append("Knowledge: " + "; ".join(facts))
-    sources, relations, targets = (list(value(record, key, index, task)) for key in ("source", "relation", "target"))
+    sources, relations, targets = (list(value(record, key, index)) for key in ("source", "relation", "target"))
     if not len(sources) == len(relations) == len(targets):
-        raise TaskDataError(f"task {task}: record {index} source, relation and target differ in length")
+        raise RecordError(index, "fields 'source', 'relation' and 'target' differ in length")
     triples = zip(sources, relations, targets, strict=True)
     lines.append("Constraints: " + "; ".join(f"({s}, {r}, {t})" for s, r, t in triples))
     yield Problem(f"{task}-{index:06d}", "\n".join(lines), letter, choices)
@@ -239,17 +244,17 @@ CHOICE_KEYS = ("choices", "options", "candidates")
 ANSWER_KEYS = ("answer", "label", "answerKey", "correct")
 
 
-def _first(record: dict, keys: tuple[str, ...], index: int, task: str) -> object:
+def _first(record: dict, keys: tuple[str, ...], index: int) -> object:
     for key in keys:
         if record.get(key) not in (None, ""):
             return record[key]
-    raise TaskDataError(f"task {task}: record {index} has none of {list(keys)} (it has {sorted(record)})")
+    raise RecordError(index, f"has none of the fields {list(keys)} filled (it has {sorted(record)})")
 
 
 def com2(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    question = str(_first(record, QUESTION_KEYS, index, "com2")).strip()
-    choices = _choice_list(_first(record, CHOICE_KEYS, index, "com2"), index, "com2")
-    letter = letter_of(_first(record, ANSWER_KEYS, index, "com2"), choices, index, "com2")
+    question = str(_first(record, QUESTION_KEYS, index)).strip()
+    choices = _choice_list(_first(record, CHOICE_KEYS, index), index)
+    letter = letter_of(_first(record, ANSWER_KEYS, index), choices, index)
     yield Problem(_id(record, "id", "com2", index), question, letter, choices)
 
 
@@ -257,34 +262,31 @@ def com2(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
 # [{"question", "options" (4), "gold_label" (1-based), "question_unique_id", "difficult"}]}. The test release has
 # no gold labels; such questions are skipped.
 def quality(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
-    article = text(record, "article", index, "quality")
-    for number, item in enumerate(value(record, "questions", index, "quality")):
-        where = f"{index} question {number}"
+    article = text(record, "article", index)
+    for number, item in enumerate(value(record, "questions", index)):
+        part = f", question {number + 1}"
         if item.get("gold_label") is None or (cfg["quality"]["hard_only"] and not item.get("difficult")):
             continue
-        choices = _choice_list(item.get("options"), where, "quality")
-        letter = letter_of(int(item["gold_label"]) - 1, choices, where, "quality")
+        choices = _choice_list(item.get("options"), index, part)
+        letter = letter_of(int(item["gold_label"]) - 1, choices, index, part)
         metadata = {"article_id": record.get("article_id"), "title": record.get("title")}
         metadata["difficult"] = item.get("difficult")
         prompt_id = _id(item, "question_unique_id", "quality", index * 1000 + number)
-        yield Problem(prompt_id, text(item, "question", where, "quality"), letter, choices, article, metadata)
+        yield Problem(prompt_id, text(item, "question", index, part), letter, choices, article, metadata)
 
 
 # The user's own data: config maps Agon's fields to the file's columns (task.custom).
 def custom(record: dict, index: int, cfg: dict, seed: int) -> Iterator[Problem]:
     columns = cfg["custom"]
-    reference = text(record, columns["reference"], index, "custom") if columns["reference"] else ""
+    reference = text(record, columns["reference"], index) if columns["reference"] else ""
     choices: list[str] = []
     if columns["choices"]:
-        choices = _choice_list(value(record, columns["choices"], index, "custom"), index, "custom")
-        reference = letter_of(value(record, columns["reference"], index, "custom"), choices, index, "custom")
-    background = text(record, columns["background"], index, "custom") if columns["background"] else ""
-    absent = [key for key in columns["metadata"] if key not in record]
-    if absent:
-        raise TaskDataError(f"task custom: record {index} has no metadata field(s) {absent} (it has {sorted(record)})")
+        choices = _choice_list(value(record, columns["choices"], index), index)
+        reference = letter_of(value(record, columns["reference"], index), choices, index)
+    background = text(record, columns["background"], index) if columns["background"] else ""
     metadata = {key: record[key] for key in columns["metadata"]}
-    prompt_id = text(record, columns["id"], index, "custom") if columns["id"] else f"custom-{index:06d}"
-    yield Problem(prompt_id, text(record, columns["prompt"], index, "custom"), reference, choices, background, metadata)
+    prompt_id = text(record, columns["id"], index) if columns["id"] else f"custom-{index:06d}"
+    yield Problem(prompt_id, text(record, columns["prompt"], index), reference, choices, background, metadata)
 
 
 FORMATS = {

@@ -5,9 +5,12 @@ file or line, so local JSON is first checked here with the standard parser, whic
 file once more, a small cost next to any model job, and it happens before any of them starts.
 """
 
+import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from agon.files import looks_like_path
 
 if TYPE_CHECKING:
     import datasets
@@ -17,6 +20,16 @@ LOCAL_FORMATS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv
 
 class TaskDataError(ValueError):
     """A task's data source that cannot be read, or whose records do not have the fields its task needs."""
+
+
+class RecordError(TaskDataError):
+    """One raw record that cannot become a problem: its number in the source (0-based, in load order), a nested
+    item of it (``part``, e.g. ", question 2"), and what is wrong. ``agon.tasks.task_problems`` names its file and
+    line (``record_place``)."""
+
+    def __init__(self, index: int, detail: str, part: str = "") -> None:
+        super().__init__(f"record {index + 1}{part}: {detail}")
+        self.index, self.part, self.detail = index, part, detail
 
 
 def local_files(source: Path) -> list[Path]:
@@ -37,7 +50,7 @@ def local_files(source: Path) -> list[Path]:
 def check_json(path: Path) -> None:
     """Raise TaskDataError naming the file and line of the first malformed JSON (or JSON Lines) record."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
         raise TaskDataError(f"task.source: {path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
     if not text.strip():
@@ -76,14 +89,18 @@ def _object_line(text: str) -> bool:
 
 
 def load_records(source: str, *, subset: str | None, split: str, revision: str | None) -> "datasets.Dataset":
-    """The raw records of ``source``: a local path when one exists (or it ends like a data file), else a Hub id."""
+    """The raw records of ``source``: a local path when one exists or it looks like one (``is_local``), else a Hub
+    id."""
     import datasets  # 2 s to import; the config check imports this module on every workflow start
 
     path = Path(source).expanduser()
     datasets.disable_progress_bars()
-    if path.exists() or path.suffix in LOCAL_FORMATS:
+    if path.exists() or is_local(source):
         if not path.exists():
-            raise TaskDataError(f"task.source: {path} not found")
+            raise TaskDataError(
+                f"task.source: {path} not found; give an existing .json, .jsonl, .parquet or .csv file, or a folder "
+                "of them"
+            )
         files = local_files(path)
         builder = LOCAL_FORMATS[files[0].suffix]
         if builder == "json":
@@ -100,6 +117,55 @@ def load_records(source: str, *, subset: str | None, split: str, revision: str |
             f"task.source: {source!r} is neither a local file nor a loadable Hub dataset"
             f" (subset={subset!r}, split={split!r}): {_cause(err)}"
         ) from err
+
+
+def is_local(source: str) -> bool:
+    """Whether ``source`` is meant as a local file or folder: it looks like a path (``agon.files.looks_like_path``)
+    or ends like a data file. Such a source is never taken for a Hub dataset id."""
+    return looks_like_path(source) or Path(source).suffix in LOCAL_FORMATS
+
+
+def record_place(source: str, index: int) -> str:
+    """Where record ``index`` (0-based, in the order records load) of ``source`` is, for messages: "record 8 (line
+    9) of data.csv", numbered from 1 within its file, as an editor counts; "record 8 of org/name" on the Hub.
+    Reads the files again: called only when a record is refused."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        return f"record {index + 1} of {source}"
+    number = index  # within the file it falls in
+    for file in local_files(path):
+        lines = _record_lines(file)
+        if number < len(lines):
+            line = lines[number]
+            return f"record {number + 1}{'' if line is None else f' (line {line})'} of {file}"
+        number -= len(lines)
+    return f"record {index + 1} of {source}"
+
+
+def _record_lines(file: Path) -> list[int | None]:
+    """The line each record of ``file`` starts on, None in formats without lines (parquet, a JSON document)."""
+    if file.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [None] * pq.ParquetFile(file).metadata.num_rows
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix == ".csv":
+        # As pandas reads it: a header, then one record per row (a quoted cell may span lines); blank lines skipped.
+        reader = csv.reader(text.splitlines(keepends=True))
+        starts, previous = [], 0
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
+            previous = reader.line_num
+        return starts[1:]
+    if file.suffix == ".json":
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            pass  # JSON Lines named .json
+        else:
+            return [None] * len(document) if isinstance(document, list) else [None]  # an object: one record
+    return [number for number, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def _cause(err: BaseException) -> str:
