@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
 from agon.config import ConfigError, load_config_file, load_schema, validate_config
@@ -658,6 +659,22 @@ def test_hub_style_member_names_run_to_the_end(tmp_path):
     results = run_to_the_end(dotted(tmp_path), tmp_path)
     for name in HUB_NAMES.values():
         assert read_json(results / "iter_2" / "eval" / f"{name}.json")["model"] == name
+
+
+def test_a_five_member_tribe_with_hub_style_names_runs_with_the_defaults(tmp_path):
+    # two more members than the micro config, named as Hub checkpoints are, and no pair filter set: each duel has
+    # 3 judges outside it, and the default filter asks 2 of them to agree
+    members = {**{hub: {"base": "embedded"} for hub in HUB_NAMES.values()}, "phi-3.5": {"base": "embedded"}}
+    members["gemma.2b-it"] = {"base": "embedded", "layers": 1}
+    config = {**yaml.safe_load(MICRO.read_text()), "models": members, "pairs": {}}
+    path = tmp_path / "five.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake("--dry-run", "--configfile", path, cwd=tmp_path)
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert jobs_run(result)["embedded_member"] == 5
+    assert "pairs.min_judges is 2: a duel makes a pair only if 2 of its 3 judges (signal 'peer', 5 models)" in console
+    assert "results/micro/iter_1/adapters/gemma.2b-it" in console
 
 
 def test_a_population_given_with_config_replaces_the_config_files(tmp_path):

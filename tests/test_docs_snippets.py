@@ -108,7 +108,9 @@ CONSOLE_RECORDS = {"mine.yaml": 300}
 USER_FILES = {"my.yaml", "my_debate.yaml", "mine.yaml"}
 # Shell blocks that hold no commands to run, with the reason.
 NOT_COMMANDS = {
-    ("docs/cli.md", "agon check    CONFIG [--schema YAML]"): "the commands' synopsis: placeholders in capitals",
+    ("docs/cli.md", "agon check    CONFIG [--config KEY=VALUE ...] [--schema YAML]"): (
+        "the commands' synopsis: placeholders in capitals"
+    ),
 }
 
 

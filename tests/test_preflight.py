@@ -14,7 +14,7 @@ from agon.plan import Plan
 from agon.preflight import PreflightError, run_preflight
 
 from . import task_fixtures as fx
-from .testing_utils import MICRO, MICRO_DEBATE, MICRO_SELFPLAY, SCHEMA_PATH, snakemake
+from .testing_utils import MICRO, MICRO_DEBATE, MICRO_SELFPLAY, SCHEMA_PATH, jobs_run, snakemake
 
 ANSWERS = {"prompt": "question", "reference": "answer"}
 
@@ -73,6 +73,21 @@ def test_selfplay_on_300_records_whose_validation_cannot_fit_is_refused_before_a
     output = done.stdout + done.stderr
     assert message in output.splitlines()[-1]
     assert "Job stats" not in output and "Traceback" not in output and not (tmp_path / "results").exists()
+
+
+def test_selfplay_on_300_records_with_a_validation_that_fits_passes_and_plans_every_iteration(tmp_path):
+    """The same data with the fix the message gives: the preflight passes and Snakemake plans the whole run."""
+    fx.write_jsonl(tmp_path / "sums.jsonl", sums(300))
+    task = custom_task(tmp_path / "sums.jsonl", heldout_size=100, preference_size=100, prompts_per_iteration=50)
+    embedded = {**yaml.safe_load(MICRO_SELFPLAY.read_text())["embedded"]}
+    embedded["sft"] = {**embedded["sft"], "validation_size": 50}
+    path = write_config(tmp_path / "c.yaml", MICRO_SELFPLAY, task=task, embedded=embedded)
+    assert preflight(path).splits == {"train": 100, "preference": 100, "heldout": 100}
+
+    done = snakemake("-n", "--configfile", path, cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "preflight ok: task custom: 300 problems (train 100, preference 100, heldout 100)" in done.stdout
+    assert jobs_run(done)["train"] == 4  # two members, two iterations
 
 
 def test_a_byte_order_mark_is_read_in_json_lines_and_csv(tmp_path):
