@@ -223,15 +223,20 @@ def test_member_jurors_judge_every_model_but_their_own_and_score_replies_that_do
         "generation": {"backend": "hf", "vllm": {}},
     }
     inputs = ({"ada": paths["ada"], "bix": paths["bix"]}, {"ada": paths["ada@0"], "bix": paths["bix@0"]})
-    by_likelihood = write_win_rates_vs_base(
-        heldout,
-        *inputs,
-        {m: tmp_path / f"likelihood_{m}.json" for m in ("ada", "bix")},
-        tmp_path / "likelihood.parquet",
-        judge="peer",
-        judging={"peer_mode": "likelihood", "batch_size": 8, "max_new_tokens": 8},
-        **common,
-    )
+
+    def judged_by_peers(mode: str) -> dict:
+        """Every model's win rate against its base, judged by the other member in ``mode`` (written under it)."""
+        return write_win_rates_vs_base(
+            heldout,
+            *inputs,
+            {m: tmp_path / f"{mode}_{m}.json" for m in ("ada", "bix")},
+            tmp_path / f"{mode}.parquet",
+            judge="peer",
+            judging={"peer_mode": mode, "batch_size": 8, "max_new_tokens": 8},
+            **common,
+        )
+
+    by_likelihood = judged_by_peers("likelihood")
     ada = by_likelihood["ada"]
     # ada's two changed answers are judged by bix alone; likelihood always decides
     assert ada["jurors"] == ["bix"] and (ada["judged"], ada["identical"], ada["undecided"]) == (2, 2, 0)
@@ -241,15 +246,7 @@ def test_member_jurors_judge_every_model_but_their_own_and_score_replies_that_do
     # bix answers as its base everywhere: four ties, nobody judged
     assert (by_likelihood["bix"]["ties"], by_likelihood["bix"]["judged"]) == (4, 0)
 
-    by_score = write_win_rates_vs_base(
-        heldout,
-        *inputs,
-        {m: tmp_path / f"score_{m}.json" for m in ("ada", "bix")},
-        tmp_path / "score.parquet",
-        judge="peer",
-        judging={"peer_mode": "score", "batch_size": 8, "max_new_tokens": 8},
-        **common,
-    )
+    by_score = judged_by_peers("score")
     # the tiny member writes no "A: x B: y": its verdicts are invalid, the judged duels undecided, never guessed
     scored = by_score["ada"]
     assert (scored["undecided"], scored["ties"], scored["wins"], scored["losses"]) == (2, 2, 0, 0)

@@ -54,13 +54,19 @@ def test_a_good_config_passes_and_says_what_it_checked():
     )
 
 
-def test_selfplay_on_300_records_whose_validation_cannot_fit_is_refused_before_any_job(tmp_path):
-    """The issue's case: snakemake -n passed, then the third job died in SFT."""
+def selfplay_on_300_records(tmp_path: Path, *, validation_size: int) -> Path:
+    """The micro selfplay config on 300 custom records split 100/100/100, its SFT validating on
+    ``validation_size`` of the train split's prompts: the config's path."""
     fx.write_jsonl(tmp_path / "sums.jsonl", sums(300))
     task = custom_task(tmp_path / "sums.jsonl", heldout_size=100, preference_size=100, prompts_per_iteration=50)
     embedded = {**yaml.safe_load(MICRO_SELFPLAY.read_text())["embedded"]}
-    embedded["sft"] = {**embedded["sft"], "validation_size": 200}
-    path = write_config(tmp_path / "c.yaml", MICRO_SELFPLAY, task=task, embedded=embedded)
+    embedded["sft"] = {**embedded["sft"], "validation_size": validation_size}
+    return write_config(tmp_path / "c.yaml", MICRO_SELFPLAY, task=task, embedded=embedded)
+
+
+def test_selfplay_on_300_records_whose_validation_cannot_fit_is_refused_before_any_job(tmp_path):
+    """The issue's case: snakemake -n passed, then the third job died in SFT."""
+    path = selfplay_on_300_records(tmp_path, validation_size=200)
     message = (
         "config key 'embedded.sft.validation_size': 200 validation prompts leave no SFT data in the 100-prompt train "
         "split of members ['ada', 'bix'] (the pool's 300 problems less task.heldout_size=100 and "
@@ -77,11 +83,7 @@ def test_selfplay_on_300_records_whose_validation_cannot_fit_is_refused_before_a
 
 def test_selfplay_on_300_records_with_a_validation_that_fits_passes_and_plans_every_iteration(tmp_path):
     """The same data with the fix the message gives: the preflight passes and Snakemake plans the whole run."""
-    fx.write_jsonl(tmp_path / "sums.jsonl", sums(300))
-    task = custom_task(tmp_path / "sums.jsonl", heldout_size=100, preference_size=100, prompts_per_iteration=50)
-    embedded = {**yaml.safe_load(MICRO_SELFPLAY.read_text())["embedded"]}
-    embedded["sft"] = {**embedded["sft"], "validation_size": 50}
-    path = write_config(tmp_path / "c.yaml", MICRO_SELFPLAY, task=task, embedded=embedded)
+    path = selfplay_on_300_records(tmp_path, validation_size=50)
     assert preflight(path).splits == {"train": 100, "preference": 100, "heldout": 100}
 
     done = snakemake("-n", "--configfile", path, cwd=tmp_path)
