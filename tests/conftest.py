@@ -28,11 +28,21 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+# Session fixtures that make a real run, by the run they hand out. Under `pytest -n N --dist loadgroup` (the slow
+# lane) every test of one run goes to the same test process, so that each run is made once.
+SHARED_RUNS = {"nano_run": "nano", "half_run": "nano", "micro_run": "micro", "selfplay_run": "selfplay",
+               "debate_run": "debate"}  # fmt: skip
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The SLURM test leaves the cluster's client tools installed and its controller stopped, and from then on every
     # Snakemake start waits about 9 s for them (the SLURM executor plugin asks the cluster for its settings when
-    # Snakemake loads it): the SLURM test runs last.
+    # Snakemake loads it): the SLURM test runs last, and alone (.ci/run).
     items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
+    for item in items:
+        group = next((SHARED_RUNS[name] for name in item.fixturenames if name in SHARED_RUNS), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -45,7 +45,6 @@ from .testing_utils import (
     duels,
     jobs_run,
     pairs_frame,
-    run_to_the_end,
     serving,
     snakemake,
 )
@@ -652,13 +651,6 @@ def test_hub_style_member_names_run_through_every_stage_of_a_dry_run(tmp_path):
         assert f"results/micro/iter_2/eval/{name}.json" in console  # and evaluated after it
     # the pair filter the 3 members allow, said when the workflow starts
     assert "pairs.min_judges is 1: a duel makes a pair only if 1 of its 1 judge (signal 'peer', 3 models)" in console
-
-
-@pytest.mark.slow
-def test_hub_style_member_names_run_to_the_end(tmp_path):
-    results = run_to_the_end(dotted(tmp_path), tmp_path)
-    for name in HUB_NAMES.values():
-        assert read_json(results / "iter_2" / "eval" / f"{name}.json")["model"] == name
 
 
 def test_a_five_member_tribe_with_hub_style_names_runs_with_the_defaults(tmp_path):

@@ -38,10 +38,11 @@ def write_free_form(path: Path, n: int = 40) -> None:
 
 
 def free_form_config(source: Path, protocol: str, mode: str) -> dict:
-    """A micro run on the free-form file: tiny members, one iteration, every size as small as it goes."""
-    members = {"ada": {"base": "embedded"}, "bix": {"base": "embedded", "sft_steps": 25}}
+    """A micro run on the free-form file: tiny members, one iteration, every size as small as it goes. The members
+    are named as Hub checkpoints are (dots and all), so these runs also carry such names through every stage."""
+    members = {"qwen2.5-0.5b": {"base": "embedded"}, "llama-3.2-1b": {"base": "embedded", "sft_steps": 25}}
     if protocol == "tribe":
-        members["cyr"] = {"base": "embedded", "layers": 1}
+        members["smol.v2"] = {"base": "embedded", "layers": 1}
     return {
         "run": f"free_{protocol}",
         "seed": 0,
@@ -439,10 +440,10 @@ def check_win_rates(results: Path, config: dict) -> list[dict]:
         decided = document["wins"] + document["ties"] + document["losses"]
         assert decided + document["undecided"] == document["prompts"] and decided > 0
         assert 0.0 <= document["ci_low"] <= document["win_rate"] <= document["ci_high"] <= 1.0
-        assert document["jurors"] == [m for m in config["models"] if m != model]
+        assert document["jurors"] == sorted(m for m in config["models"] if m != model)
         documents.append(document)
         metrics = json.loads((results / "iter_1" / "eval" / f"{model}.json").read_text())
-        assert metrics["evaluator"] is None and metrics["greedy_accuracy"] is None
+        assert metrics["model"] == model and metrics["evaluator"] is None and metrics["greedy_accuracy"] is None
         built = json.loads((results / "models" / model / "train_metrics.json").read_text())
         assert built["target_accuracy"] is None and built["steps"] == built["max_steps"]
     assert (results / "report" / "win_rate_vs_base.png").is_file()

@@ -386,10 +386,13 @@ def kept_or_made(name: str, config: Path, root: Path, targets: list[str], make: 
         return
     make()
     if kept is not None:
-        partial = kept.with_name(f"{kept.name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        # Test processes of one session (pytest -n) may make the same run at once: the first kept stays.
+        partial = kept.with_name(f"{kept.name}.partial-{os.getpid()}")
         shutil.copytree(root, partial, copy_function=shutil.copy2)
-        partial.rename(kept)
+        try:
+            partial.rename(kept)
+        except OSError:
+            shutil.rmtree(partial)
 
 
 def finished_run(config: Path, root: Path, population: Callable[[], Path]) -> Path:
