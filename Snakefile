@@ -36,6 +36,12 @@ elif PROTOCOL == "debate":
     include: "rules/rate.smk"
 
 
+# The tournament of every checkpoint, after the run, where the config asks for it.
+if PLAN.tournament:
+
+    include: "rules/tournament.smk"
+
+
 include: "rules/report.smk"
 
 

@@ -111,6 +111,11 @@ def model_spec(model, iteration):
     }
 
 
+def checker_or_api(judge):
+    """Whether a judge picked after the run loads no model: the verifier, or an api judge."""
+    return judge == "verifier" or EXTERNAL.get(judge, {}).get("method") == "api"
+
+
 def previous_policy_spec(model, iteration):
     """Selfplay: the policy of iteration i-1, named apart so that its answers can meet the current policy's."""
     return {**model_spec(model, iteration - 1), "name": f"{model}@previous"}

@@ -1,13 +1,11 @@
 # Held-out accuracy of every model at every iteration (iteration 0: the initial population), and, where the plan
 # has an evaluation judge, each model's win rate against its iteration-0 self (iterations 1..N).
 
-# The evaluate jobs keep their greedy held-out answers only for the win rate against the base.
-HELDOUT_ANSWERS = {"answers": PLAN.pattern("heldout_answers")} if PLAN.vs_base else {}
+# The evaluate jobs keep their greedy held-out answers only for the win rate against the base and the tournament.
+HELDOUT_ANSWERS = {"answers": PLAN.pattern("heldout_answers")} if PLAN.heldout_answers else {}
 # What the evaluate jobs read of the evaluation section: its judge is the evaluate_vs_base job's concern.
 EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "judge"}
 EVALUATION_JUDGE = PLAN.evaluation_judge
-# A verifier or an api judge loads no model.
-CHECKER_OR_API = EVALUATION_JUDGE == "verifier" or EXTERNAL.get(EVALUATION_JUDGE, {}).get("method") == "api"
 
 
 rule evaluate:
@@ -57,7 +55,7 @@ rule evaluate_vs_base:
         ENV
     threads: config["threads"]
     resources:
-        gpu=0 if CHECKER_OR_API else gpus(),
+        gpu=0 if checker_or_api(EVALUATION_JUDGE) else gpus(),
         mem_mb=8000,
         runtime=60,
     params:

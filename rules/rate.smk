@@ -29,6 +29,7 @@ rule rate:
     params:
         params=lambda wc: config["rating"][wc.scheme],
         weighting=config["rating"]["judge_weighting"],
+        tie_band=config["rating"]["tie_band"],
         models=MODELS,
         seed=lambda wc: job_seed("rate", wc.i, wc.scheme),
     script:

@@ -11,6 +11,7 @@ localrules:
     report_win_rates,
     report_accuracy,
     report_win_rate_vs_base,
+    report_tournament,
     report_training,
     report_pairs,
 
@@ -127,6 +128,32 @@ rule report_win_rate_vs_base:
         runtime=5,
     script:
         "../workflow/scripts/report_win_rate_vs_base.py"
+
+
+rule report_tournament:
+    input:
+        ratings=PLAN.pattern("tournament_ratings"),
+        win_matrix=PLAN.pattern("tournament_win_matrix"),
+        summary=PLAN.pattern("tournament_summary"),
+    output:
+        report(
+            PLAN.pattern("figure", figure="tournament"),
+            caption=f"{REPORT_CAPTIONS}/tournament.rst",
+            category="Accuracy",
+            subcategory="tournament",
+            labels={"figure": "tournament of every checkpoint"},
+        ),
+    log:
+        PLAN.log("report_tournament"),
+    benchmark:
+        PLAN.benchmark("report_tournament")
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/report_tournament.py"
 
 
 rule report_training:

@@ -34,11 +34,9 @@ SHARED_RUNS = {"nano_run": "nano", "half_run": "nano", "micro_run": "micro", "se
                "debate_run": "debate"}  # fmt: skip
 
 
+# First, so that pytest-xdist's own hook, which reads the groups, finds them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The SLURM test leaves the cluster's client tools installed and its controller stopped, and from then on every
-    # Snakemake start waits about 9 s for them (the SLURM executor plugin asks the cluster for its settings when
-    # Snakemake loads it): the SLURM test runs last, and alone (.ci/run).
-    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
     for item in items:
         group = next((SHARED_RUNS[name] for name in item.fixturenames if name in SHARED_RUNS), None)
         if group is not None:

@@ -542,7 +542,7 @@ def test_a_duel_where_every_judge_is_invalid_makes_no_pair_and_is_counted(tmp_pa
     answers = [("a", "p0", "1"), ("b", "p0", "2"), ("a", "p1", "3"), ("b", "p1", "1")]
     write_table(generations(answers), tmp_path / "g.parquet", GENERATIONS)
     write_table(invalid_judgments(["m0", "m1"], "c"), tmp_path / "j.parquet", JUDGMENTS)
-    write_json({"judge_weights": {}}, tmp_path / "ratings.json")
+    write_json({"judge_weights": {}, "tie_band": 0.0}, tmp_path / "ratings.json")
     make_pairs(
         tmp_path / "m.parquet",
         [tmp_path / "j.parquet"],

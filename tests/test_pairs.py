@@ -35,7 +35,12 @@ def _judgments(preferences: dict[str, float], judge: str = "d") -> pd.DataFrame:
 def files(tmp_path):
     write_table(_matches(), tmp_path / "matches.parquet", MATCHES)
     write_table(_generations(), tmp_path / "gen.parquet", GENERATIONS)
-    ratings = {"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcd"}, "judge_weights": {}}
+    ratings = {
+        "scheme": "sparta",
+        "models": {m: {"rating": 50.0} for m in "abcd"},
+        "judge_weights": {},
+        "tie_band": 0.0,
+    }
     write_json(ratings, tmp_path / "ratings.json")
     return tmp_path
 
@@ -138,7 +143,12 @@ def test_judges_weigh_as_in_the_rating_documents_judge_weights(files):
     # judge d says A (+0.8), judge e says B (-0.4); weights 1 vs 3 -> d = (0.8 - 1.2) / 4 = -0.1: B wins
     judgments = pd.concat([_judgments({"m0": 0.8}, "d"), _judgments({"m0": -0.4}, "e")], ignore_index=True)
     write_table(judgments, files / "j.parquet", JUDGMENTS)
-    ratings = {"scheme": "sparta", "models": {m: {"rating": 50.0} for m in "abcde"}, "judge_weights": {"e": 3.0}}
+    ratings = {
+        "scheme": "sparta",
+        "models": {m: {"rating": 50.0} for m in "abcde"},
+        "judge_weights": {"e": 3.0},
+        "tie_band": 0.0,
+    }
     write_json(ratings, files / "ratings.json")
     pairs = _make_pairs(files, PairsConfig())[0]["a"]
     assert pairs["chosen_model"].tolist() == ["b"] and pairs["margin"].tolist() == pytest.approx([0.1])

@@ -322,9 +322,15 @@ def test_rate_iteration_weighs_judges_by_the_previous_ratings(tmp_path):
         seed=0,
     )
     assert read_json(tmp_path / "out" / "sparta.json") == doc
-    # d = (30 * 1 + 10 * -1) / 40 = 0.5 between equals (centred: expected 0):
-    # delta = 4 * 0.5 * tanh(1) = 1.5231883119115295
-    assert doc["models"]["a"]["rating"] == close(51.5231883119115295)
+    # Each judge weighs its expected score against the other three, Phi(gap / 40) (spread 40):
+    # c: (Phi(-0.5) + Phi(-0.5) + Phi(0.5)) / 3 = (0.3085375 * 2 + 0.6914625) / 3 = 0.4361792
+    # e: (Phi(-1) + Phi(-1) + Phi(-0.5)) / 3 = (0.1586553 * 2 + 0.3085375) / 3 = 0.2086160
+    assert doc["judge_weights"]["c"] == pytest.approx(0.4361792, rel=1e-6)
+    assert doc["judge_weights"]["e"] == pytest.approx(0.2086160, rel=1e-6)
+    assert doc["tie_band"] == 0.0
+    # d = (0.4361792 - 0.2086160) / (0.4361792 + 0.2086160) = 0.3529235 between equals (centred: expected 0):
+    # delta = 4 * 0.3529235 * tanh(1) = 1.0751368
+    assert doc["models"]["a"]["rating"] == pytest.approx(51.0751368, rel=1e-8)
     assert doc["models"]["c"]["rating"] == 30.0
 
 

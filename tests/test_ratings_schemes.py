@@ -20,6 +20,7 @@ from agon.ratings import (
     audit_quality,
     bradley_terry,
     duel_verdicts,
+    expected_scores,
     fit_bradley_terry,
     fit_ratings,
     fit_sparta,
@@ -126,6 +127,64 @@ def test_bt_models_without_duels_stay_at_base_without_an_interval():
         "history": [],
     }
     assert doc["duels"] == 2
+
+
+# 80 wins of 100: p = 0.8, and the gap's variance is 1 / (N p (1 - p)) = 1 / 16 in logits (the binomial's)
+EIGHTY_OF_A_HUNDRED = [("a", "b", 1.0)] * 80 + [("a", "b", -1.0)] * 20
+POINTS = 400 / math.log(10)  # rating points per logit
+Z_95 = 1.9599639845400536
+
+
+def test_bt_sandwich_interval_of_two_models_is_the_binomial_standard_error():
+    cfg = BradleyTerryConfig(l2=0.0, intervals="sandwich")
+    centred = fit_bradley_terry(verdicts_of(*EIGHTY_OF_A_HUNDRED), None, ["a", "b"], cfg)
+    # about the mean, each rating is half the gap: sd = POINTS * 0.25 / 2 = 21.714724
+    a = centred["models"]["a"]
+    assert a["uncertainty"] == pytest.approx(POINTS / 8, rel=1e-9) == 21.71472409516259
+    assert (a["ci_low"], a["ci_high"]) == pytest.approx(
+        (a["rating"] - Z_95 * POINTS / 8, a["rating"] + Z_95 * POINTS / 8)
+    )
+    # held to b, a's rating is the whole gap (sd 43.429448) and b's interval is zero-width: b is the reference
+    anchored = fit_bradley_terry(verdicts_of(*EIGHTY_OF_A_HUNDRED), None, ["a", "b"], cfg.__class__(
+        l2=0.0, intervals="sandwich", anchor="b"))  # fmt: skip
+    assert anchored["models"]["a"]["uncertainty"] == pytest.approx(POINTS / 4, rel=1e-9)
+    b = anchored["models"]["b"]
+    assert (b["rating"], b["uncertainty"], b["ci_low"], b["ci_high"]) == (1000.0, 0.0, 1000.0, 1000.0)
+
+
+def test_bt_sandwich_counts_ties_as_less_noisy_than_wins_and_losses():
+    # 60 wins and 40 ties: the same p = 0.8 and the same fit, but each duel's score is off by 0.2 (a win) or 0.3 (a
+    # tie) instead of 0.2 or 0.8: the meat is 60 * 0.04 + 40 * 0.09 = 6 against the bread's 16, so the gap's
+    # variance is 6 / 16^2 and its sd POINTS * sqrt(6) / 16 = 26.594997 (against 43.43 for wins and losses)
+    ties = [("a", "b", 1.0)] * 60 + [("a", "b", 0.0)] * 40
+    cfg = BradleyTerryConfig(l2=0.0, intervals="sandwich", anchor="b")
+    doc = fit_bradley_terry(verdicts_of(*ties), None, ["a", "b"], cfg)
+    assert doc["models"]["a"]["rating"] - 1000.0 == pytest.approx(POINTS * math.log(4), rel=1e-9)
+    assert doc["models"]["a"]["uncertainty"] == pytest.approx(26.594996969233744, rel=1e-9)
+
+
+def test_bt_an_anchored_models_bootstrap_interval_is_zero_width_too():
+    doc = fit_bradley_terry(
+        verdicts_of(*EIGHTY_OF_A_HUNDRED), None, ["a", "b"], BradleyTerryConfig(anchor="b", bootstrap_rounds=50)
+    )
+    b = doc["models"]["b"]
+    assert (b["uncertainty"], b["ci_low"], b["ci_high"]) == (0.0, 1000.0, 1000.0)
+    assert doc["models"]["a"]["uncertainty"] > 0
+
+
+def test_bt_without_a_ridge_warns_when_the_duels_give_no_finite_ratings(caplog):
+    # c lost every duel: with l2 = 0 its rating runs off, and Newton stops wherever its steps vanish
+    duels = [("a", "b", 1.0), ("b", "a", 1.0), ("a", "c", 1.0), ("b", "c", 1.0), ("c", "a", -1.0)]
+    with caplog.at_level("WARNING", logger="agon.ratings.bradley_terry"):
+        fit_bradley_terry(verdicts_of(*duels), None, ["a", "b", "c"], BradleyTerryConfig(l2=0.0, bootstrap_rounds=0))
+    assert "no finite ratings" in caplog.text and "(['a', 'b']; ['c'])" in caplog.text
+    caplog.clear()
+    # with the default ridge, or once c has a tie (half a win), every rating is finite: no warning
+    with caplog.at_level("WARNING", logger="agon.ratings.bradley_terry"):
+        fit_bradley_terry(verdicts_of(*duels), None, ["a", "b", "c"], BradleyTerryConfig(bootstrap_rounds=0))
+        tied = [*duels, ("c", "b", 0.0)]
+        fit_bradley_terry(verdicts_of(*tied), None, ["a", "b", "c"], BradleyTerryConfig(l2=0.0, bootstrap_rounds=0))
+    assert caplog.text == ""
 
 
 def test_bt_bootstrap_interval_holds_the_estimate_shrinks_with_more_duels_and_repeats_for_a_seed():
@@ -307,17 +366,54 @@ def test_dynamic_weights_come_from_the_previous_ranking_and_freeze_after_the_con
     )
 
 
-def test_static_weights_are_the_configured_ones_and_other_schemes_weigh_by_rating():
-    previous = {"models": {"a": {"rating": 30.0}, "b": {"rating": -5.0}}}
+def test_static_weights_are_the_configured_ones_and_other_schemes_weigh_by_expected_score():
+    previous = {"scheme": "elo", "params": {}, "models": {"a": {"rating": 30.0}, "b": {"rating": -5.0}}}
     assert judge_weights("sparta_static", None, {"weights": {"a": 2.0}}, 0) == {"a": 2.0}
     assert judge_weights("sparta_static", previous, {"weights": {"a": 2.0}}, 5) == {"a": 2.0}
-    assert judge_weights("elo", previous, {}, 1) == {"a": 30.0, "b": 0.0}
+    # Elo's expected score of a 35-point gap: 1 / (1 + 10 ** (-35 / 400)) = 1 / 1.8175230 = 0.5501994
+    weights = judge_weights("elo", previous, {}, 1)
+    assert weights == {"a": pytest.approx(0.5501994, rel=1e-6), "b": pytest.approx(0.4498006, rel=1e-6)}
     assert judge_weights("bradley_terry", None, {}, 0) == {}
     negative = judge_weights("sparta_static", None, {"weights": {"c": -1.0}}, 0)
     with pytest.raises(ValueError, match=r"judge weights must be >= 0"):
         duel_verdicts(matches_of(("m1", "a", "b")), judgments_of(("m1", "c", "ab", 1.0)), negative)
     with pytest.raises(TypeError, match=r"SpartaDynamicConfig.* unexpected keyword argument 'weights'"):
         rating_config("sparta_dynamic", {"weights": {}})
+
+
+def test_judge_weights_do_not_move_with_the_rating_scales_base_or_unit():
+    duels = verdicts_of(("a", "b", 1.0), ("a", "b", 1.0), ("b", "c", 1.0), ("c", "a", -1.0), ("b", "c", -1.0))
+    elo_like = fit_bradley_terry(duels, None, ["a", "b", "c"], BradleyTerryConfig(bootstrap_rounds=0))
+    other = BradleyTerryConfig(bootstrap_rounds=0, base=0.0, scale=100.0)
+    moved = fit_bradley_terry(duels, None, ["a", "b", "c"], other)
+    assert ratings_of(elo_like) != pytest.approx(ratings_of(moved))
+    assert expected_scores(elo_like) == pytest.approx(expected_scores(moved), abs=1e-12)
+    assert judge_weights("bradley_terry", moved, {}, 1) == expected_scores(moved)
+    # SPARTA: the same gaps at another level weigh the same; spread is its unit
+    sparta = {"scheme": "sparta", "params": {"spread": 40.0}, "models": {"a": {"rating": 60.0}, "b": {"rating": 20.0}}}
+    higher = {**sparta, "models": {"a": {"rating": 160.0}, "b": {"rating": 120.0}}}
+    # Phi(40 / 40) = 0.8413447, Phi(-1) = 0.1586553
+    assert expected_scores(sparta) == expected_scores(higher) == pytest.approx({"a": 0.8413447, "b": 0.1586553})
+
+
+def test_a_verdict_that_is_zero_up_to_rounding_is_a_tie():
+    # 0.1 + 0.2 - 0.3 is 5.6e-17 in floats: the weighted mean must still be the tie it is
+    judgments = judgments_of(("m1", "c", "ab", 1.0), ("m1", "e", "ab", 1.0), ("m1", "f", "ab", -1.0))
+    verdicts = duel_verdicts(matches_of(("m1", "a", "b")), judgments, {"c": 0.1, "e": 0.2, "f": 0.3})
+    assert verdicts["d"].tolist() == [0.0]
+
+
+def test_a_near_even_split_stays_a_tie_within_the_band_and_a_clear_one_does_not():
+    matches = matches_of(("m1", "a", "b"), ("m2", "a", "b"), ("m3", "a", "b"))
+    judgments = judgments_of(
+        ("m1", "c", "ab", 1.0), ("m1", "e", "ab", -1.0),  # a split: d = (0.52 - 0.48) / 1 = 0.04
+        ("m2", "c", "ab", 1.0), ("m2", "e", "ab", -1.0), ("m2", "f", "ab", 1.0),  # 2 to 1: (0.52 - 0.48 + 0.3) / 1.3
+        ("m3", "c", "ab", 0.05),  # one judge, barely for a: not a split, the judge's own verdict
+    )  # fmt: skip
+    weights = {"c": 0.52, "e": 0.48, "f": 0.3}
+    banded = duel_verdicts(matches, judgments, weights, tie_band=0.1)
+    assert banded["d"].tolist() == pytest.approx([0.0, 0.34 / 1.3, 0.05])
+    assert duel_verdicts(matches, judgments, weights)["d"].tolist() == pytest.approx([0.04, 0.34 / 1.3, 0.05])
 
 
 def _iteration_files(tmp_path):

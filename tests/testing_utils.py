@@ -132,6 +132,9 @@ def load_test_config(path: Path) -> dict:
 
 # Jobs never reach a model hub; one thread per job is fastest on small CPUs.
 SNAKEMAKE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+# Runs on no cluster see none (tests/slurm/no_cluster.conf says why): 2.6 s for a dry run instead of 10.8 s.
+NO_CLUSTER = {"SLURM_CONF": str(REPO / "tests" / "slurm" / "no_cluster.conf")}
+SLURM_PROFILE = REPO / "profiles" / "slurm"
 
 
 def snakemake_command(*args: str | Path, cores: int = 2, profile: Path | None = None) -> list[str]:
@@ -155,7 +158,7 @@ def start_snakemake(
     return subprocess.Popen(
         snakemake_command(*args, cores=cores, profile=profile),
         cwd=cwd,
-        env={**os.environ, **SNAKEMAKE_ENV},
+        env={**os.environ, **SNAKEMAKE_ENV, **({} if profile == SLURM_PROFILE else NO_CLUSTER)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         text=True,

@@ -315,6 +315,44 @@ def evaluation_problems(config: dict) -> Problems:
         )
 
 
+def tournament_problems(config: dict) -> Problems:
+    """The tournament's judge must be one the config defines and able to judge every duel (a member judge needs a
+    member outside both checkpoints' members), on no more prompts than the held-out split has."""
+    tournament = config["tournament"]
+    if not tournament["enabled"]:
+        return
+    from agon.plan import tournament_judge  # the plan loads the debate package: only for an enabled tournament
+    from agon.tasks import evaluator_name  # the task package imports datasets: only when a config is checked
+
+    external, models, task = config["judging"]["external"], list(config["models"]), config["task"]
+    known = ["auto", *MEMBER_METHODS, "verifier", *external]
+    if tournament["judge"] not in known:
+        yield (
+            f"config key 'tournament.judge': {tournament['judge']!r} is none of auto, peer, logprob, verifier or a "
+            f"judge of judging.external {sorted(external)}{did_you_mean(tournament['judge'], known)}"
+        )
+        return
+    judge = tournament_judge(config)
+    shown = judge if tournament["judge"] == judge else f"auto (here {judge}, judging.signal)"
+    if judge in MEMBER_METHODS and len(models) < 3:
+        yield (
+            f"config key 'tournament.judge': {shown} judges by the members, and a duel between checkpoints of two "
+            f"of {models} leaves none outside it; name the verifier or a judge of judging.external"
+        )
+    if judge == "verifier" and evaluator_name(task) is None:
+        yield (
+            f"config key 'tournament.judge': verifier checks answers, but the {task['name']} task has no "
+            "evaluator; set task.evaluator or name another judge"
+        )
+    if len(models) * (config["iterations"] + 1) < 2:
+        yield "config key 'tournament.enabled': one checkpoint makes no tournament; add a member or an iteration"
+    if tournament["prompts"] is not None and tournament["prompts"] > task["heldout_size"]:
+        yield (
+            f"config key 'tournament.prompts': {tournament['prompts']} is more than the held-out split's "
+            f"task.heldout_size={task['heldout_size']}; lower it, or null for all"
+        )
+
+
 CHECKS: list[Callable[[dict], Problems]] = [
     prompt_slice_problems,
     name_problems,
@@ -331,6 +369,7 @@ CHECKS: list[Callable[[dict], Problems]] = [
     embedded_problems,
     task_problems,
     evaluation_problems,
+    tournament_problems,
 ]
 
 

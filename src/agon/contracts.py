@@ -334,6 +334,36 @@ WIN_RATE_VS_BASE = Document(
 )
 
 
+# The tournament of every checkpoint (tournament/summary.json, agon.tournament), read by the report. Checkpoints are
+# named <member>@iter_<i>; the ratings and the win matrix are TSV files beside it.
+TOURNAMENT = Document(
+    "tournament",
+    {
+        "judge": (str,),
+        "jurors": (list,),
+        "checkpoints": (list,),
+        "prompts": (int,),
+        # Every two checkpoints on every prompt; equal answers are ties without a verdict, the others judged, and
+        # those without a valid verdict undecided.
+        "duels": (int,),
+        "identical": (int,),
+        "judged": (int,),
+        "undecided": (int,),
+        # The scheme of tournament/ratings.tsv and its parameters.
+        "rating": (dict,),
+        # Per member, its last checkpoint against its first: first, last, wins, ties, losses, undecided, win_rate,
+        # ci_low, ci_high, ci (as WIN_RATE_VS_BASE counts them); empty for a run of no iteration.
+        "head_to_head": (dict,),
+        # Triples of checkpoints whose three majority relations are decided, and those among them that are cycles.
+        "decided_triads": (int,),
+        "cyclic_triads": (int,),
+        "cyclic_triad_share": (float, None),
+        # The win matrix's flow that no ranking explains (HodgeRank's residual share), in [0, 1]; null with no flow.
+        "nontransitive_share": (float, None),
+    },
+)
+
+
 def read_document(path: str | Path, contract: Document) -> dict:
     """Read a JSON document and check it against ``contract``; extra keys are kept."""
     document = read_json(path)

@@ -36,6 +36,7 @@ from agon.judging import JudgeConfig, duels_frame, make_external_judge, make_jud
 from agon.judging.protocol import Judge
 from agon.models import ModelSpec
 from agon.names import MEMBER_METHODS
+from agon.plan import checkpoint_name, member_of
 from agon.ratings.verdicts import duel_verdicts
 from agon.ratings.win_rate import wilson_interval
 from agon.tasks import checker
@@ -122,7 +123,7 @@ def evaluate_model(
 
 def base_name(model: str) -> str:
     """A model's iteration-0 self in the duels, named apart from the model (a member's name holds no '@')."""
-    return f"{model}@iter_0"
+    return checkpoint_name(model, 0)
 
 
 def win_rate(d: Sequence[float], ci: float = CI) -> dict:
@@ -160,33 +161,57 @@ def vs_base_matches(heldout: pd.DataFrame, models: Sequence[str]) -> pd.DataFram
     return pd.DataFrame(rows, columns=MATCHES.columns)
 
 
-def _build_juror(
-    judge: str,
-    juror: str,
-    *,
-    judging: Mapping,
-    external: Mapping | None,
-    spec: dict | None,
-    evaluator: str | None,
-    device: str,
-    generation: Mapping,
-    cache_dir: str | Path | None,
-) -> Judge:
-    """The judge stage's own judge of ``judge``, cast by ``juror``: a member (``spec``), the verifier, or an
-    external judge (``external``: its judging.external entry)."""
-    if judge in (*MEMBER_METHODS, "verifier"):
-        return make_judge(
-            JudgeConfig.from_dict({**judging, "method": judge}),
-            juror,
-            evaluator=evaluator,
-            spec=None if spec is None else ModelSpec.from_dict(spec),
-            device=device,
-            backend=generation["backend"],
-            engine=generation["vllm"],
-        )
-    if external is None:
-        raise ValueError(f"config key 'evaluation.judge': {judge!r} is not a judge of judging.external")
-    return make_external_judge(judge, external, device=device, cache_dir=cache_dir)
+@dataclass(frozen=True)
+class Panel:
+    """The jurors of a judge picked after the run (evaluation.judge, tournament.judge), built by the judge stage's
+    own code: ``jurors`` maps who casts the verdicts to the model spec it judges with, every member (as at
+    iteration 0) for a member judge, the judge itself with None otherwise."""
+
+    judge: str
+    jurors: Mapping[str, dict | None]
+    judging: Mapping
+    external: Mapping | None  # the judge's judging.external entry, for an external judge
+    evaluator: str | None
+    device: str
+    generation: Mapping
+    cache_dir: str | Path | None = None
+    # The config key that named the judge, for messages.
+    key: str = "evaluation.judge"
+
+    def build(self, juror: str) -> Judge:
+        """The judge cast by ``juror``: a member, the verifier or the external judge."""
+        if self.judge in (*MEMBER_METHODS, "verifier"):
+            spec = self.jurors[juror]
+            return make_judge(
+                JudgeConfig.from_dict({**self.judging, "method": self.judge}),
+                juror,
+                evaluator=self.evaluator,
+                spec=None if spec is None else ModelSpec.from_dict(spec),
+                device=self.device,
+                backend=self.generation["backend"],
+                engine=self.generation["vllm"],
+            )
+        if self.external is None:
+            raise ValueError(f"config key {self.key!r}: {self.judge!r} is not a judge of judging.external")
+        return make_external_judge(self.judge, self.external, device=self.device, cache_dir=self.cache_dir)
+
+    def judge_duels(self, duels: pd.DataFrame) -> pd.DataFrame:
+        """Every juror's verdicts (judgments contract) on the ``duels`` (``DUEL_COLUMNS``) it may judge.
+
+        A member never judges a duel of its own, whichever of its checkpoints fights it (its verdict would not
+        count, agon.ratings.verdicts). Jurors are built one after another, each only if it has a duel to judge.
+        """
+        members_a, members_b = duels["model_a"].map(member_of), duels["model_b"].map(member_of)
+        tables = []
+        for juror in self.jurors:
+            todo = duels[(members_a != juror) & (members_b != juror)]
+            logger.info("juror %s (%s) judges %d duels", juror, self.judge, len(todo))
+            if todo.empty:
+                continue
+            built = self.build(juror)
+            tables.append(built.judge(todo))
+            del built  # one juror's model in memory at a time
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=JUDGMENTS.columns)
 
 
 def write_win_rates_vs_base(
@@ -210,9 +235,8 @@ def write_win_rates_vs_base(
     """Each model's win rate against its iteration-0 self (``out_paths``, keyed like ``answer_paths`` and
     ``base_paths`` by model) and every verdict (``judgments_path``).
 
-    ``jurors`` maps who casts the verdicts to the model spec it judges with: every member for a member judge (a
-    member never judges its own model's duels), the judge itself with None otherwise. Jurors are built one after
-    another, each only if it has a duel to judge.
+    ``jurors`` maps who casts the verdicts to the model spec it judges with (``Panel``): a member never judges its
+    own model's duels.
     """
     torch.set_num_threads(threads)
     heldout = read_table(heldout_path, PROMPTS)
@@ -222,27 +246,8 @@ def write_win_rates_vs_base(
     bases = [read_table(base_paths[m], GENERATIONS).assign(model=base_name(m)) for m in models]
     duels = duels_frame(matches, pd.concat([*answers, *bases], ignore_index=True))
     identical = duels["answer_a"] == duels["answer_b"]
-    tables = []
-    for juror, spec in jurors.items():
-        # A member's verdict on its own model's duels would not count (agon.ratings.verdicts): it casts none.
-        todo = duels[~identical & (duels["model_a"] != juror)]
-        logger.info("juror %s (%s) judges %d duels against the iteration-0 selves", juror, judge, len(todo))
-        if todo.empty:
-            continue
-        built = _build_juror(
-            judge,
-            juror,
-            judging=judging,
-            external=external,
-            spec=spec,
-            evaluator=evaluator,
-            device=device,
-            generation=generation,
-            cache_dir=cache_dir,
-        )
-        tables.append(built.judge(todo))
-        del built  # one juror's model in memory at a time
-    judgments = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=JUDGMENTS.columns)
+    panel = Panel(judge, jurors, judging, external, evaluator, device, generation, cache_dir)
+    judgments = panel.judge_duels(duels[~identical])
     write_table(judgments, judgments_path, JUDGMENTS)
     verdicts = duel_verdicts(matches, judgments, weights={})
     d = verdicts["d"].mask(identical.to_numpy(), 0.0)

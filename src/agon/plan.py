@@ -13,6 +13,7 @@ Words (docs/architecture.md, glossary): a *judge* is an item of ``judging.judges
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 from agon.debate.config import DebateConfig, turns
@@ -56,6 +57,10 @@ FILES: dict[str, str] = {
     "vs_base_judgments": "iter_{i}/eval/vs_base/judgments.parquet",
     "trajectory": "ratings/{scheme}.tsv",
     "health": "ratings/{scheme}_health.tsv",
+    "tournament_judgments": "tournament/judgments.parquet",
+    "tournament_ratings": "tournament/ratings.tsv",
+    "tournament_win_matrix": "tournament/win_matrix.tsv",
+    "tournament_summary": "tournament/summary.json",
     "figure": "report/{figure}.png",
     "cache": "cache/{judge}",
 }
@@ -96,8 +101,10 @@ LOGS: dict[str, str] = {
     "train": "train/iter_{i}/{model}",
     "evaluate": "evaluate/iter_{i}/{model}",
     "evaluate_vs_base": "evaluate_vs_base/iter_{i}",
+    "tournament": "tournament",
     "report_accuracy": "report/accuracy",
     "report_win_rate_vs_base": "report/win_rate_vs_base",
+    "report_tournament": "report/tournament",
     "report_win_rates": "report/win_rates",
     "report_training": "report/training",
     "report_pairs": "report/pairs",
@@ -110,6 +117,17 @@ PROTOCOLS = tuple(MATCHES_RULE)
 SPLITS = ("train", "preference", "heldout")
 ITERATION_DIR = re.compile(r"iter_(\d+)")
 _WILDCARD = re.compile(r"\{(\w+)\}")
+
+
+def checkpoint_name(model: str, i: int) -> str:
+    """A member as iteration ``i`` uses it (0: the initial model), named apart from the member and its other
+    checkpoints in duels between them: a member's name holds no '@'."""
+    return f"{model}@iter_{i}"
+
+
+def member_of(name: str) -> str:
+    """The member a duellist's name stands for: a checkpoint's member, or the member itself."""
+    return name.split("@", 1)[0]
 
 
 def file(kind: str, **wildcards: object) -> str:
@@ -159,6 +177,10 @@ class Plan:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The judge of each model's win rate against its iteration-0 self (evaluation.judge resolved); None: no such rate.
     evaluation_judge: str | None = None
+    # The judge of the tournament of every checkpoint (tournament.judge resolved); None: no tournament.
+    tournament_judge: str | None = None
+    # Held-out prompts every tournament duel is played on (tournament.prompts resolved).
+    tournament_prompts: int = 0
     # How each part was inferred from the files, when no config was given; empty for a config's plan.
     notes: tuple[str, ...] = ()
     # The run folder the paths of ``path`` are rooted at.
@@ -190,6 +212,8 @@ class Plan:
             judge_shards=judging["shards"],
             groups=engine_groups(config),
             evaluation_judge=evaluation_judge(config),
+            tournament_judge=tournament_judge(config),
+            tournament_prompts=tournament_prompts(config),
             root=str(root) if root is not None else "",
         )
 
@@ -250,6 +274,60 @@ class Plan:
                 files |= {f"{key}_{juror}": path for key, path in self.member_files(juror, 0).items()}
         return files
 
+    @property
+    def heldout_answers(self) -> bool:
+        """Whether the evaluate jobs keep their greedy held-out answers: for the win rates against iteration 0 or
+        for the tournament, which compare them."""
+        return self.vs_base or self.tournament
+
+    # --- the tournament of every checkpoint -------------------------------------------------------------------
+
+    @property
+    def tournament(self) -> bool:
+        return self.tournament_judge is not None
+
+    @property
+    def checkpoints(self) -> tuple[tuple[str, int], ...]:
+        """(member, iteration) of every checkpoint: each member as iterations 0 (the initial model) to N use it."""
+        return tuple((m, i) for m in self.models for i in range(self.iterations + 1))
+
+    @property
+    def checkpoint_names(self) -> tuple[str, ...]:
+        return tuple(checkpoint_name(m, i) for m, i in self.checkpoints)
+
+    def tournament_pairs(self) -> list[tuple[str, str]]:
+        """Every two checkpoints, once each: the round robin, played on every one of its prompts."""
+        return list(combinations(self.checkpoint_names, 2)) if self.tournament else []
+
+    @property
+    def tournament_duels(self) -> int:
+        """Duels of the tournament: every pair of checkpoints on each of its held-out prompts."""
+        return len(self.tournament_pairs()) * self.tournament_prompts
+
+    def tournament_jurors(self) -> tuple[str, ...]:
+        """Who judges the tournament: every member as at iteration 0 (a fixed panel) for a member judge, the judge
+        itself otherwise."""
+        return self.jurors(self.tournament_judge) if self.tournament else ()
+
+    def tournament_seats(self) -> int:
+        """(duel, juror) pairs of the tournament at most: a member never judges a duel of one of its own
+        checkpoints; duels whose two answers are equal are ties no juror judges."""
+        jurors = self.tournament_jurors()
+        pairs = self.tournament_pairs()
+        seats = sum(1 for a, b in pairs for j in jurors if j not in (member_of(a), member_of(b)))
+        return seats * self.tournament_prompts
+
+    def tournament_inputs(self) -> dict[str, str | list[str]]:
+        """What the tournament reads: the greedy held-out answers of every checkpoint (in ``checkpoints``
+        order), and the files of the member jurors as at iteration 0."""
+        files: dict[str, str | list[str]] = {
+            "answers": [self.path("heldout_answers", i=i, model=m) for m, i in self.checkpoints]
+        }
+        for juror in self.tournament_jurors():
+            if juror in self.models:
+                files |= {f"{key}_{juror}": path for key, path in self.member_files(juror, 0).items()}
+        return files
+
     def group_of(self, model: str) -> str:
         """The generation job's group that answers for ``model``."""
         return next(group for group, members in self.groups.items() if model in members)
@@ -296,6 +374,8 @@ class Plan:
             figures += ["win_rates", "training", "pairs"]
         if self.iterations and self.scheme:
             figures.append(f"ratings_{self.scheme}")
+        if self.tournament:
+            figures.append("tournament")
         return figures
 
     # --- jobs -----------------------------------------------------------------------------------------------
@@ -326,13 +406,16 @@ class Plan:
             yield from self._iteration_jobs(i)
         for i in range(self.iterations + 1):
             for m in self.models:
-                # The held-out answers are kept only where a later win rate against iteration 0 reads them.
-                answers = [file("heldout_answers", i=i, model=m)] if self.vs_base else []
+                # The held-out answers are kept only where a later job (vs base, the tournament) reads them.
+                answers = [file("heldout_answers", i=i, model=m)] if self.heldout_answers else []
                 yield job("evaluate", "eval", i, [file("evaluation", i=i, model=m), *answers], model=m)
         if self.vs_base:
             for i in range(1, self.iterations + 1):
                 outputs = [file("win_rate_vs_base", i=i, model=m) for m in self.models]
                 yield job("evaluate_vs_base", "eval", i, [*outputs, file("vs_base_judgments", i=i)])
+        if self.tournament:
+            outputs = [file(kind) for kind in TOURNAMENT_FILES]
+            yield job("tournament", "tournament", None, outputs)
         if self.iterations and self.scheme:
             scheme = self.scheme
             outputs = [file("trajectory", scheme=scheme), file("health", scheme=scheme)]
@@ -416,6 +499,9 @@ class Plan:
             yield job("pairs", "pairs", i, pairs)
 
 
+# What the tournament job writes (``FILES`` keys).
+TOURNAMENT_FILES = ("tournament_judgments", "tournament_ratings", "tournament_win_matrix", "tournament_summary")
+
 # Rules whose outputs are shards that Snakemake deletes once they are gathered.
 TEMPORARY_RULES = frozenset({"generate_shard", "judge_by_member", "judge_by_external"})
 
@@ -429,6 +515,29 @@ def evaluation_judge(config: dict) -> str | None:
     from agon.tasks import evaluator_name  # the task package imports datasets: only a config's plan needs it
 
     return None if evaluator_name(config["task"]) else config["judging"]["signal"]
+
+
+def tournament_judge(config: dict) -> str | None:
+    """tournament.judge with auto resolved, None when the tournament is off: the verifier on a task with an
+    evaluator (exact, and it loads no model), else the signal judge."""
+    tournament = config["tournament"]
+    if not tournament["enabled"]:
+        return None
+    judge = tournament["judge"]
+    if judge != "auto":
+        return judge
+    from agon.tasks import evaluator_name  # the task package imports datasets: only a config's plan needs it
+
+    return "verifier" if evaluator_name(config["task"]) else config["judging"]["signal"]
+
+
+def tournament_prompts(config: dict) -> int:
+    """Held-out prompts of the tournament: the first tournament.prompts of the split (at most its size, which the
+    config's checks hold it to), or all of them (null); 0 when off."""
+    tournament = config["tournament"]
+    if not tournament["enabled"]:
+        return 0
+    return config["task"]["heldout_size"] if tournament["prompts"] is None else tournament["prompts"]
 
 
 def engine_groups(config: dict) -> dict[str, tuple[str, ...]]:

@@ -13,7 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agon.contracts import JUDGMENTS, MATCHES, PAIR_STATS, WIN_RATE_VS_BASE, read_document, read_table, read_tables
+from agon.contracts import (
+    JUDGMENTS,
+    MATCHES,
+    PAIR_STATS,
+    TOURNAMENT,
+    WIN_RATE_VS_BASE,
+    read_document,
+    read_table,
+    read_tables,
+)
 from agon.files import atomic_file, read_json
 from agon.ratings.verdicts import duel_verdicts
 
@@ -317,6 +326,71 @@ def write_win_rate_vs_base_plot(document_paths: Sequence[str | Path], out_png: s
     documents = [read_document(p, WIN_RATE_VS_BASE) for p in document_paths]
     plot_win_rate_vs_base(documents, out_png)
     logger.info("plotted %d win rates against the iteration-0 selves", len(documents))
+
+
+# --- the tournament of every checkpoint ---------------------------------------------------------------------------
+
+
+def plot_tournament(ratings: pd.DataFrame, shares: pd.DataFrame, summary: dict, out_png: str | Path) -> None:
+    """The tournament: each checkpoint's Bradley-Terry rating with its interval, per member across iterations, beside
+    the win matrix (row checkpoint's share of decided duels against the column's, a tie half).
+
+    ``ratings`` has the columns of tournament/ratings.tsv, ``shares`` is tournament/win_matrix.tsv (checkpoints as
+    index and columns), ``summary`` tournament/summary.json.
+    """
+    from matplotlib import colormaps
+
+    n = len(shares)
+    fig = _figure(6 + 0.35 * n, 4.2 + 0.12 * n)
+    ax_ratings, ax_matrix = fig.subplots(1, 2, width_ratios=[2, 3])
+    members = list(dict.fromkeys(ratings["model"]))
+    width = 0.5 / max(len(members), 1)
+    for k, (model, rows) in enumerate(ratings.groupby("model", sort=False)):
+        rows = rows.sort_values("iteration")
+        x = rows["iteration"].to_numpy() + (k - (len(members) - 1) / 2) * width
+        rating = rows["rating"].to_numpy(dtype=float)
+        low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+        spread = None if np.isnan(low).all() else np.vstack([rating - low, high - rating])
+        ax_ratings.errorbar(x, rating, yerr=spread, marker="o", capsize=3, label=model)
+    ax_ratings.set_xticks(sorted(ratings["iteration"].unique()))
+    ax_ratings.set_xlabel("iteration of the checkpoint (0: initial model)")
+    ax_ratings.set_ylabel("Bradley-Terry rating")
+    ci = summary["rating"]["params"].get("ci")
+    interval = f"{ci:.0%} intervals" if ci is not None else "intervals"
+    ax_ratings.set_title(f"every checkpoint, one round robin ({interval})", fontsize=10)
+    ax_ratings.grid(alpha=0.3)
+    ax_ratings.legend(fontsize=8)
+
+    values = shares.to_numpy(dtype=float)
+    image = ax_matrix.imshow(
+        np.ma.masked_invalid(values), cmap=colormaps["RdBu"].with_extremes(bad="0.9"), vmin=0, vmax=1
+    )
+    if n <= 20:  # beyond that the labels overlap; the colours still tell
+        for (r, c), value in np.ndenumerate(values):
+            if not np.isnan(value):
+                colour = "white" if abs(value - 0.5) > 0.35 else "black"
+                ax_matrix.text(c, r, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
+    ax_matrix.set_xticks(range(n), list(shares.columns), rotation=60, ha="right", fontsize=7)
+    ax_matrix.set_yticks(range(n), list(shares.index), fontsize=7)
+    cyclic = summary["cyclic_triad_share"]
+    flow = summary["nontransitive_share"]
+    ax_matrix.set_title(
+        f"judged by {summary['judge']} on {summary['prompts']} prompts; cyclic triads "
+        f"{'-' if cyclic is None else f'{cyclic:.3f}'} ({summary['cyclic_triads']} of {summary['decided_triads']}), "
+        f"non-transitive share {'-' if flow is None else f'{flow:.3f}'}",
+        fontsize=9,
+    )
+    fig.colorbar(image, ax=ax_matrix, shrink=0.7, label="row's win rate against column")
+    _save(fig, out_png)
+
+
+def write_tournament_plot(
+    ratings_path: str | Path, matrix_path: str | Path, summary_path: str | Path, out_png: str | Path
+) -> None:
+    ratings = pd.read_csv(ratings_path, sep="\t")
+    shares = pd.read_csv(matrix_path, sep="\t", index_col="checkpoint")
+    plot_tournament(ratings, shares, read_document(summary_path, TOURNAMENT), out_png)
+    logger.info("plotted the tournament of %d checkpoints", len(shares))
 
 
 # --- training curves --------------------------------------------------------------------------------------------

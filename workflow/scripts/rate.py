@@ -14,4 +14,5 @@ with log_to(snakemake.log[0]):
         iteration=int(snakemake.wildcards.i),
         audit_path=snakemake.input.get("audit"),
         weighting=snakemake.params.weighting,
+        tie_band=snakemake.params.tie_band,
     )

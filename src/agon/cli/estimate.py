@@ -14,6 +14,8 @@ The model work is counted exactly where the config fixes it and bounded where th
   both orders (peer in score mode, logprob, pairwise, api) give two rows per duel.
 - tokens: upper bounds of the tokens generated, ``max_new_tokens`` per answer or verdict text; the prompts' tokens
   depend on the tokenizer and the task's prompts, which exist only once the run has started, and are not counted.
+- tournament (``tournament.enabled``): every two checkpoints (members at iterations 0..N) on each of its prompts,
+  ``prompts * C(M * (N + 1), 2)`` duels, judged by every juror outside both checkpoints' members, at most.
 - training pairs: at most one per duel (tribe), per prompt and member (selfplay) or per speech (debate), each at
   most chosen plus rejected at ``training.max_length`` tokens, every epoch; the pairs kept depend on the verdicts.
 """
@@ -93,7 +95,7 @@ def estimate(config: dict) -> Estimate:
         iterations=plan.iterations,
         prompts_per_iteration=config["task"]["prompts_per_iteration"],
         jobs=_jobs(plan),
-        work=tuple(w for w in _work(config) if w.total),
+        work=tuple(w for w in (*_work(config), *_tournament_work(config, plan)) if w.total),
     )
 
 
@@ -210,6 +212,17 @@ def _work(config: dict) -> Iterator[Work]:
     yield Work("evaluation answers", evaluated, each(lambda i: evaluated), evaluation["max_new_tokens"])
     trained = trained_pairs(config)
     yield Work("training pairs (at most)", 0, each(lambda i: trained), pair_tokens(config))
+
+
+def _tournament_work(config: dict, plan: Plan) -> Iterator[Work]:
+    """The tournament's duels (every two checkpoints on each of its prompts) and its verdicts at most: every juror
+    outside a duel's two members, in as many orders as its method judges; duels of two equal answers take none."""
+    if not plan.tournament:
+        return
+    zeros = (0,) * plan.iterations
+    yield Work("tournament duels", plan.tournament_duels, zeros)
+    shape = judge_shape(config, plan.tournament_judge)
+    yield Work(f"tournament verdicts: {shape.name}", plan.tournament_seats() * shape.orders, zeros, shape.tokens)
 
 
 def _api_max_tokens(name: str, params: dict) -> int:

@@ -43,6 +43,7 @@ MODEL_RULES = frozenset(
         "train",
         "evaluate",
         "evaluate_vs_base",
+        "tournament",
     }
 )
 # Model rules whose work is generating answers (``units``: answers times tokens): their seconds against their work
@@ -57,6 +58,7 @@ KIN = {
     "debate_transcript": "gather_generations",
     "judge_by_external": "judge_by_member",
     "evaluate_vs_base": "judge_by_member",
+    "tournament": "judge_by_member",
     "gather_external_judgments": "gather_member_judgments",
     "rate_by_judge": "rate",
     "selfplay_win_rates": "rate",
@@ -68,6 +70,7 @@ KIN = {
     "report_pairs": "report_accuracy",
     "report_ratings": "report_accuracy",
     "report_win_rate_vs_base": "report_accuracy",
+    "report_tournament": "report_accuracy",
 }
 # What each rule's jobs wait for in their own iteration: every job of these rules, or, where both jobs name a
 # member, judge or group, only the jobs of the same (rules/*.smk). Members' models and adapters, previous ratings
@@ -218,6 +221,9 @@ def units(config: dict, plan: Plan, job: Job) -> float:
         case "evaluate_vs_base":
             shape = judge_shape(config, plan.evaluation_judge)
             return config["task"]["heldout_size"] * m * shape.jurors * shape.orders * max(shape.tokens, 1)
+        case "tournament":
+            shape = judge_shape(config, plan.tournament_judge)
+            return plan.tournament_seats() * shape.orders * max(shape.tokens, 1)
     return 1.0
 
 
@@ -274,6 +280,8 @@ def needs(plan: Plan, jobs: list[Job]) -> list[list[int]]:
             waits |= {k for k in index[job.rule, job.iteration] if int(wildcards(jobs[k])["turn"]) == turn - 1}
         if job.rule == "evaluate_vs_base":
             waits.update(index.get(("evaluate", 0), ()))
+        if job.rule == "tournament":  # every checkpoint's held-out answers
+            waits.update(k for k, other in enumerate(jobs) if other.rule == "evaluate")
         for member, i in _loads(plan, job):
             waits |= {k for k in (built.get(member), trained.get((member, i - 1))) if k is not None}
         if job.rule in ("schedule", "rate") and job.iteration:

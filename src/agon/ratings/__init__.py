@@ -2,22 +2,25 @@
 
 Every scheme writes the same document, ``iter_<i>/ratings/<scheme>.json``::
 
-    {"scheme": ..., "params": {...}, "duels": int, "judge_weights": {judge: weight},
+    {"scheme": ..., "params": {...}, "duels": int, "judge_weights": {judge: weight}, "tie_band": float,
      "models": {name: {"rating", "uncertainty", "matches", "updates", "recent_changes", "history"}}}
 
 with ``ci_low`` and ``ci_high`` per model where the scheme has intervals (``bradley_terry``, ``weng_lin``,
 ``win_rate``), and continues from its own document of the previous iteration. That document also weighs the
-judges (``judge_weights``): by their ratings, by their rank (``sparta_dynamic``) or not at all but by the config
-(``sparta_static``). docs/ratings.md describes every scheme.
+judges (``judge_weights``): by their expected scores under its ratings, by their rank (``sparta_dynamic``) or by
+the config (``sparta_static``). docs/ratings.md describes every scheme.
 """
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import read_json, write_json
+from agon.ratings import bradley_terry, elo, sparta, weng_lin, win_rate
 from agon.ratings.bradley_terry import BradleyTerryConfig, fit_bradley_terry
 from agon.ratings.elo import EloConfig, fit_elo
 from agon.ratings.sparta import SpartaConfig, SpartaDynamicConfig, SpartaStaticConfig, fit_sparta, rank_weights
@@ -38,6 +41,7 @@ __all__ = [
     "WinRateConfig",
     "audit_quality",
     "duel_verdicts",
+    "expected_scores",
     "fit_bradley_terry",
     "fit_elo",
     "fit_ratings",
@@ -49,6 +53,7 @@ __all__ = [
     "rating_config",
     "ratings_of",
     "weigh_by_audit",
+    "win_probabilities",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,13 +109,43 @@ def fit_ratings(
             return fit_win_rate(verdicts, state, models, cfg)
 
 
+def win_probabilities(document: dict, model_a: Sequence[str], model_b: Sequence[str]) -> np.ndarray:
+    """P(a beats b) for each pair, as the document's own scheme predicts it from its ratings."""
+    match rating_config(document["scheme"], document["params"]):
+        case SpartaConfig():
+            return sparta.win_probabilities(document, model_a, model_b)
+        case EloConfig():
+            return elo.win_probabilities(document, model_a, model_b)
+        case BradleyTerryConfig():
+            return bradley_terry.win_probabilities(document, model_a, model_b)
+        case WengLinConfig():
+            return weng_lin.win_probabilities(document, model_a, model_b)
+        case WinRateConfig():
+            return win_rate.win_probabilities(document, model_a, model_b)
+
+
+def expected_scores(document: dict) -> dict[str, float]:
+    """Each model's mean chance to beat another model of the document, as the scheme predicts it (0.5 alone).
+
+    A rating's offset and unit are conventions of its scheme (Elo's 1000 and 400, SPARTA's 50 and spread): a
+    chance to win is the same number under any of them, so it is what a judge's reputation is measured in.
+    """
+    names = sorted(document["models"])
+    if len(names) < 2:
+        return dict.fromkeys(names, 0.5)
+    a, b = zip(*[(x, y) for x in names for y in names if x != y], strict=True)
+    chances = pd.Series(win_probabilities(document, a, b), index=list(a)).groupby(level=0).mean()
+    return {name: float(chances[name]) for name in names}
+
+
 def judge_weights(scheme: str, previous_document: dict | None, params: dict, iteration: int) -> dict[str, float]:
     """The weight of each judge in iteration ``iteration``'s verdicts; judges left out weigh 1.
 
     - ``sparta_static``: the configured ``weights``, every iteration.
     - ``sparta_dynamic``: by rank in ``previous_document`` (``sparta.rank_weights``: the ``iteration`` lowest
       weigh 0, step, 2 step, ...; the rest 1); after ``freeze_after``, the weights the previous document used.
-    - every other scheme: the judge's previous rating, floored at 0 (a weight cannot be negative).
+    - every other scheme: the judge's expected score in ``previous_document`` (``expected_scores``), which does
+      not move when the scheme's base or scale does.
 
     Without a previous document (iteration 0) every judge weighs 1, except under static weights.
     """
@@ -128,7 +163,7 @@ def judge_weights(scheme: str, previous_document: dict | None, params: dict, ite
                 )
             return dict(previous_document["judge_weights"])
         return rank_weights(ratings_of(previous_document), iteration, cfg)
-    return {name: max(rating, 0.0) for name, rating in ratings_of(previous_document).items()}
+    return expected_scores(previous_document)
 
 
 WEIGHTINGS = ("reputation", "audit", "both")
@@ -181,9 +216,11 @@ def rate_iteration(
     iteration: int = 0,
     audit_path: str | Path | None = None,
     weighting: str = "reputation",
+    tie_band: float = 0.0,
 ) -> dict:
     """Rate iteration ``iteration``'s matches and write the document, its judges weighed by ``judge_weights``
-    (and by the previous iteration's judge audit at ``audit_path``, as ``weighting`` says)."""
+    (and by the previous iteration's judge audit at ``audit_path``, as ``weighting`` says), a split within
+    ``tie_band`` a tie (``duel_verdicts``); the document records both, for the pairs made from the same verdicts."""
     if not judgment_paths:
         raise ValueError("rate_iteration: no judgment files; every match needs judges")
     matches = read_table(matches_path, MATCHES)
@@ -194,8 +231,12 @@ def rate_iteration(
     weights = judge_weights(scheme, state, params, iteration)
     if weighting != "reputation" and audit_path is not None:
         weights = weigh_by_audit(weights, audit_quality(read_json(audit_path)), weighting)
-    verdicts = duel_verdicts(matches, judgments, weights)
-    document = {**fit_ratings(scheme, verdicts, state, models, params, seed), "judge_weights": weights}
+    verdicts = duel_verdicts(matches, judgments, weights, tie_band)
+    document = {
+        **fit_ratings(scheme, verdicts, state, models, params, seed),
+        "judge_weights": weights,
+        "tie_band": tie_band,
+    }
     write_json(document, out_path)
     logger.info(
         "%s: %d of %d duels rated; %s",

@@ -1,4 +1,5 @@
-"""Bradley-Terry ratings by maximum likelihood, with bootstrap confidence intervals, as public leaderboards fit them.
+"""Bradley-Terry ratings by maximum likelihood, with bootstrap or sandwich confidence intervals, as public
+leaderboards fit them.
 
 ``P(a beats b) = 1 / (1 + 10 ** (-(R_a - R_b) / scale))``: on Elo's scale, so the two read alike. Only the sign of a
 verdict counts, and a tie is half a win for each side. The fit is a batch over the iteration's duels (optionally
@@ -10,13 +11,20 @@ Laplacian), so Newton's method converges in a handful of steps. A population has
 the n x n Hessian is cheap, and Newton beats L-BFGS here. The bootstrap follows FastChat's multinomial
 re-weighting: drawing N duels with replacement gives each (pair, outcome) cell a multinomial count with
 probabilities count / N, so each round draws one multinomial over the cells rather than over the duels (the same
-distribution at a fraction of the cost), and all rounds are fitted at once as a batch of Newton problems.
+distribution at a fraction of the cost), and all rounds are fitted at once as a batch of Newton problems. The
+sandwich estimator (``intervals: sandwich``) costs one more Hessian instead: ``H^-1 B H^-1`` at the fit, with H the
+Hessian and B the summed outer products of the duels' own gradients (both weighted Laplacians of the pair counts),
+which stays right when the model is wrong (ties, judges that disagree) where ``H^-1`` alone would not.
+
+Ratings are relative to a reference (the anchor, or the mean of the rated models), so an interval is the
+uncertainty of a model's gap to that reference: the anchor's own interval is always zero-width.
 """
 
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -26,8 +34,9 @@ from agon.ratings.verdicts import model_codes, rated_duels
 
 logger = logging.getLogger(__name__)
 
-# Newton converges quadratically; 100 steps only run out when the likelihood has no maximum (l2 = 0 and a model
-# that won or lost every duel), which the warning then names.
+# Newton converges quadratically, in a handful of steps. Without a ridge (l2 = 0) and a model that won or lost every
+# duel against the others the likelihood has no maximum, and the steps shrink to nothing as that model's rating
+# runs off: `unbounded_groups` tells that case apart before the fit.
 MAX_STEPS = 100
 # Logits: 1e-9 of a logit is 2e-7 rating points at the default scale.
 TOLERANCE = 1.0e-9
@@ -45,6 +54,9 @@ class BradleyTerryConfig:
     # Ridge on the logits, a N(0, 1 / l2) prior: keeps a model that won or lost all its duels finite (about
     # 1100 points above 4 straight wins). It shrinks a 3-of-4 record by 0.1%; 0 is the plain maximum likelihood.
     l2: float = 1.0e-3
+    # "bootstrap": quantiles of ratings refitted on re-drawn duels; "sandwich": rating +- z * the sandwich
+    # estimator's standard error, from one Hessian (arena leaderboards' analytic intervals).
+    intervals: str = "bootstrap"
     # FastChat's leaderboard uses 100 to 1000 rounds; 200 puts the 2.5% and 97.5% quantiles 5 draws from the ends.
     bootstrap_rounds: int = 200
     ci: float = 0.95
@@ -162,12 +174,55 @@ def fit_logits(i: np.ndarray, j: np.ndarray, wins: np.ndarray, totals: np.ndarra
         theta, value = candidate, candidate_value
         if moved < TOLERANCE:
             return theta
-    logger.warning(
-        "Bradley-Terry: Newton did not converge in %d steps; with l2 = 0 a model that won or lost every duel "
-        "has no finite rating",
-        MAX_STEPS,
-    )
+    logger.warning("Bradley-Terry: Newton did not converge in %d steps", MAX_STEPS)
     return theta
+
+
+def _laplacian(i: np.ndarray, j: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """``sum_p weight_p (e_i - e_j)(e_i - e_j)^T`` over the pairs (i[p], j[p])."""
+    laplacian = np.zeros((n, n))
+    np.add.at(laplacian, (i, j), -weight)
+    np.add.at(laplacian, (j, i), -weight)
+    np.add.at(laplacian, (i, i), weight)
+    np.add.at(laplacian, (j, j), weight)
+    return laplacian
+
+
+def sandwich_covariance(i: np.ndarray, j: np.ndarray, cells: np.ndarray, logits: np.ndarray, l2: float) -> np.ndarray:
+    """Covariance of the fitted logits, ``H^-1 B H^-1``: H the negative Hessian at ``logits`` (ridge included),
+    B the sum over duels of their score's outer product. ``cells`` holds each pair's wins, ties and losses."""
+    n = len(logits)
+    p = 0.5 * (1.0 + np.tanh((logits[i] - logits[j]) / 2))
+    bread = _laplacian(i, j, cells.sum(axis=1) * p * (1 - p), n) + l2 * np.eye(n)
+    # A duel's score is (y - p)(e_i - e_j) with y = 1, 0.5 or 0: summed squares per pair, cell by cell.
+    squares = cells[:, 0] * (1 - p) ** 2 + cells[:, 1] * (0.5 - p) ** 2 + cells[:, 2] * p**2
+    meat = _laplacian(i, j, squares, n)
+    inverse = np.linalg.inv(bread) if l2 > 0 else np.linalg.pinv(bread, hermitian=True)
+    return inverse @ meat @ inverse
+
+
+def unbounded_groups(i: np.ndarray, j: np.ndarray, cells: np.ndarray, n: int) -> list[list[int]]:
+    """Groups of models with no finite maximum-likelihood gap between them (empty when every gap is finite).
+
+    Without a ridge the gaps are finite exactly when, within each connected part of the duel graph, every model
+    can be reached from every other through wins or ties (Zermelo's condition). Otherwise the part splits into
+    groups ordered by who beat whom, and the gaps between groups grow without bound.
+    """
+    scored = np.eye(n, dtype=bool)  # scored[x, y]: x won or tied at least once against y
+    scored[i[cells[:, 0] + cells[:, 1] > 0], j[cells[:, 0] + cells[:, 1] > 0]] = True
+    scored[j[cells[:, 2] + cells[:, 1] > 0], i[cells[:, 2] + cells[:, 1] > 0]] = True
+    played = scored | scored.T
+    reach, linked = scored.astype(np.int64), played.astype(np.int64)
+    for _ in range(max(1, math.ceil(math.log2(n))) if n else 0):
+        reach = np.minimum(reach @ reach, 1)
+        linked = np.minimum(linked @ linked, 1)
+    mutual = (reach & reach.T).astype(bool)
+    groups: list[list[int]] = []
+    for component in {tuple(np.flatnonzero(row)) for row in linked.astype(bool)}:
+        strong = sorted({tuple(np.flatnonzero(mutual[x])) for x in component})
+        if len(strong) > 1:
+            groups += [list(group) for group in strong]
+    return sorted(groups)
 
 
 def _components(i: np.ndarray, j: np.ndarray, n: int) -> int:
@@ -191,9 +246,11 @@ def fit_bradley_terry(
     """Fit the iteration's duels (plus the previous document's pair counts if ``accumulate``) and document them.
 
     A model without a rated duel stays at ``base`` with no uncertainty or interval. With an ``anchor`` that
-    model is at ``base`` exactly; without one the mean of the rated models is. Bootstrap rounds re-draw the duels
-    with a ``numpy.random.Generator`` seeded by ``seed``; ``uncertainty`` is the standard deviation of a model's
-    bootstrap ratings and ``ci_low``/``ci_high`` their (1 - ci) / 2 and (1 + ci) / 2 quantiles.
+    model is at ``base`` exactly (a zero-width interval); without one the mean of the rated models is. Bootstrap
+    rounds re-draw the duels with a ``numpy.random.Generator`` seeded by ``seed``; ``uncertainty`` is the standard
+    deviation of a model's bootstrap ratings and ``ci_low``/``ci_high`` their (1 - ci) / 2 and (1 + ci) / 2
+    quantiles. With sandwich intervals ``uncertainty`` is the standard error and the interval ``rating +- z *
+    uncertainty``, z the normal quantile of ``(1 + ci) / 2``.
     """
     if cfg.anchor is not None and cfg.anchor not in models:
         raise ValueError(f"rating.bradley_terry.anchor: {cfg.anchor!r} is not one of the models {models}")
@@ -214,15 +271,31 @@ def fit_bradley_terry(
 
     cells = counts[["wins", "ties", "losses"]].to_numpy(dtype=float)  # (P, 3)
     points = cfg.scale / math.log(10)
+    if rated and cfg.l2 == 0 and (groups := unbounded_groups(i, j, cells, len(rated))):
+        logger.warning(
+            "Bradley-Terry with l2 = 0: the duels give no finite ratings; the models split into groups that won "
+            "or lost every duel against each other (%s), and the gaps between groups are where Newton stopped, "
+            "not estimates; set rating.bradley_terry.l2 > 0 (1e-3 by default)",
+            "; ".join(str([rated[k] for k in group]) for group in groups),
+        )
+    # Ratings are gaps to the reference: the anchor's logit, or the rated models' mean logit.
+    n = len(rated)
+    reference = np.eye(n)[index[cfg.anchor]] if cfg.anchor is not None and rated else np.full(n, 1 / max(n, 1))
+    to_ratings = points * (np.eye(n) - reference[None, :])
 
     def ratings(logits: np.ndarray) -> np.ndarray:
-        reference = logits[:, index[cfg.anchor]] if cfg.anchor is not None else logits.mean(axis=1)
-        return cfg.base + points * (logits - reference[:, None])
+        return cfg.base + logits @ to_ratings.T
 
     point = uncertainty = low = high = None
     if rated:
-        point = ratings(fit_logits(i, j, (cells @ SCORES)[None], cells.sum(axis=1)[None], len(rated), cfg.l2))[0]
-    if rated and cfg.bootstrap_rounds:
+        logits = fit_logits(i, j, (cells @ SCORES)[None], cells.sum(axis=1)[None], len(rated), cfg.l2)[0]
+        point = ratings(logits[None])[0]
+    if rated and cfg.intervals == "sandwich":
+        covariance = to_ratings @ sandwich_covariance(i, j, cells, logits, cfg.l2) @ to_ratings.T
+        uncertainty = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+        z = NormalDist().inv_cdf((1 + cfg.ci) / 2)
+        low, high = point - z * uncertainty, point + z * uncertainty
+    elif rated and cfg.bootstrap_rounds:
         rng = np.random.default_rng(seed)
         flat = cells.ravel()
         draws = rng.multinomial(int(flat.sum()), flat / flat.sum(), size=cfg.bootstrap_rounds).reshape(-1, *cells.shape)

@@ -7,10 +7,12 @@
   (``train_fraction``, 80% by default) and the rest; each scheme is fitted on the training duels (in match
   order, from no previous state) and predicts P(a beats b) for the rest with its own probability model:
   logistic in the rating gap for Elo and Bradley-Terry, openskill's for Weng-Lin, a Bradley-Terry ratio of win
-  rates. SPARTA defines no win probability (its normal CDF only sizes steps, and with sigmas that are the spread
-  of recent changes it is absurdly sure), so a logistic curve in the rating gap stands in, ``1 / (1 + exp(-b *
-  gap))``, with the slope b >= 0 fitted by maximum likelihood on the training duels: SPARTA ratings have no fixed
-  unit (it depends on K, scale and the population), and a fixed scale would judge the unit, not the order.
+  rates. For SPARTA a logistic curve in the rating gap stands in, ``1 / (1 + exp(-b * gap))``, with the slope
+  b >= 0 fitted by maximum likelihood on the training duels: the authors' form has no win probability (its
+  normal CDF only sizes steps, and with sigmas that are the spread of recent changes it is absurdly sure) and
+  its ratings no fixed unit (it depends on K, scale and the population), so the probit in ``spread`` that the
+  centred form settles to (``sparta.win_probabilities``, what weighs the judges) would judge the unit, not the
+  order, of one of the two forms.
   Log-loss is the cross-entropy against the outcome (1, 0, or 0.5 for a tie), with probabilities clipped to
   [1e-6, 1 - 1e-6] so that one confident miss costs at most ~13.8 nats rather than infinity; accuracy counts
   decisive duels only, a 50:50 prediction as half right.
@@ -30,20 +32,7 @@ import pandas as pd
 
 from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
 from agon.files import atomic_file, write_json
-from agon.ratings import (
-    BradleyTerryConfig,
-    EloConfig,
-    SpartaConfig,
-    WengLinConfig,
-    WinRateConfig,
-    bradley_terry,
-    elo,
-    fit_ratings,
-    rating_config,
-    ratings_of,
-    weng_lin,
-    win_rate,
-)
+from agon.ratings import SpartaConfig, fit_ratings, rating_config, ratings_of, win_probabilities
 from agon.ratings.verdicts import duel_verdicts, rated_duels
 
 logger = logging.getLogger(__name__)
@@ -90,20 +79,11 @@ def logistic_slope(gap: np.ndarray, outcome: np.ndarray) -> float:
     return (low + high) / 2
 
 
-def win_probabilities(document: dict, test: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
+def predicted_wins(document: dict, test: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
     """P(a beats b) for the ``test`` duels from a document fitted on the ``train`` duels (see the module doc)."""
-    a, b = test["model_a"].tolist(), test["model_b"].tolist()
-    match rating_config(document["scheme"], document["params"]):
-        case SpartaConfig():
-            return _logistic(logistic_slope(_gaps(document, train), _outcomes(train)) * _gaps(document, test))
-        case EloConfig():
-            return elo.win_probabilities(document, a, b)
-        case BradleyTerryConfig():
-            return bradley_terry.win_probabilities(document, a, b)
-        case WengLinConfig():
-            return weng_lin.win_probabilities(document, a, b)
-        case WinRateConfig():
-            return win_rate.win_probabilities(document, a, b)
+    if isinstance(rating_config(document["scheme"], document["params"]), SpartaConfig):
+        return _logistic(logistic_slope(_gaps(document, train), _outcomes(train)) * _gaps(document, test))
+    return win_probabilities(document, test["model_a"].tolist(), test["model_b"].tolist())
 
 
 def kendall_tau(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -130,7 +110,7 @@ def _predictive_scores(document: dict, test: pd.DataFrame, train: pd.DataFrame) 
     """Log-loss and accuracy of the document's predictions for the test duels."""
     if test.empty:
         return None, None
-    p = np.clip(win_probabilities(document, test, train), CLIP, 1 - CLIP)
+    p = np.clip(predicted_wins(document, test, train), CLIP, 1 - CLIP)
     y = _outcomes(test)
     log_loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
     decisive = y != 0.5

@@ -6,16 +6,18 @@ spread of its recent rating changes (a player still moving a lot moves more), an
 the step by how far apart the two ratings are. That factor is the size of the verdict a probit model of the
 ratings expects, so Agon's default (``centered``) moves by the surprise ``d - (Phi(z) - Phi(-z))`` instead, with
 ``z = (R_a - R_b) / spread``, which gives the ratings a fixed point; ``centered: false`` is the authors' form.
-Ratings are floored so that a rating stays a usable (positive) judge weight. ``Phi(z) - Phi(-z) = erf(z / sqrt(2))``,
-so ``math.erf`` suffices and scipy is not needed.
+Ratings are floored, as the authors floor them (their ratings were the judges' weights; Agon weighs a judge by
+its expected score, ``win_probabilities``). ``Phi(z) - Phi(-z) = erf(z / sqrt(2))``, so ``math.erf`` suffices
+and scipy is not needed.
 
 Three schemes share this update and differ only in how the judges are weighed before it (see ``judge_weights``
-in ``agon.ratings``): ``sparta`` by their previous ratings, ``sparta_dynamic`` by their previous rank (the bottom
-judges silenced, then rising steps; frozen after a configured iteration), ``sparta_static`` by fixed weights.
+in ``agon.ratings``): ``sparta`` by their expected scores under the previous ratings, ``sparta_dynamic`` by their
+previous rank (the bottom judges silenced, then rising steps; frozen after a configured iteration),
+``sparta_static`` by fixed weights.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
@@ -30,7 +32,7 @@ from agon.ratings.verdicts import rated_duels
 class SpartaConfig:
     SCHEME: ClassVar[str] = "sparta"
 
-    # Ratings double as judge weights, so they start equal and well above the floor.
+    # Every model starts equal, well above the floor.
     initial_rating: float = 50.0
     # Step size of a new player and the least it decays to: early duels move ratings fast, later ones still move.
     # The authors use 10 and 5; centred steps that large let the last few duels decide the order (Spearman with
@@ -56,7 +58,7 @@ class SpartaConfig:
     centered: bool = True
     # Rating points between two players one probit unit apart: a gap of `spread` expects d = 0.68 (84% : 16%).
     spread: float = 40.0
-    # Lowest rating: a judge's weight never reaches 0 or below.
+    # Lowest rating, as the authors keep one: their ratings weigh the judges, so must stay positive.
     floor: float = 10.0
 
     def __post_init__(self) -> None:
@@ -194,3 +196,11 @@ def fit_sparta(verdicts: pd.DataFrame, state: dict | None, models: list[str], cf
         },
         "duels": len(duels),
     }
+
+
+def win_probabilities(document: dict, model_a: Sequence[str], model_b: Sequence[str]) -> np.ndarray:
+    """P(a beats b) = Phi((R_a - R_b) / spread): the probit model the centred update settles to, whose expected
+    verdict ``Phi(z) - Phi(-z)`` is ``2 P - 1``."""
+    models, spread = document["models"], document["params"]["spread"]
+    gap = np.array([models[a]["rating"] - models[b]["rating"] for a, b in zip(model_a, model_b, strict=True)])
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float])(gap / spread / math.sqrt(2)))

@@ -9,16 +9,24 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from agon.pair_stats import TIE_TOLERANCE
+
 DUEL_COLUMNS = ["match_id", "round", "prompt_id", "model_a", "model_b"]
 
 
-def duel_verdicts(matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+def duel_verdicts(
+    matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mapping[str, float], tie_band: float = 0.0
+) -> pd.DataFrame:
     """One row per match, in match order, with ``d = sum_j w_j p_j / sum_j w_j`` and ``n_judges``.
 
     ``p_j`` is judge j's mean preference over its valid orders (averaging A-B and B-A cancels position bias);
     ``w_j = weights.get(j, 1.0)``, so judges outside the population (the verifier) weigh 1. When all of a
     duel's judges weigh 0 the unweighted mean is used, so a duel is not lost to weights alone; a duel with no
     valid judge outside it gets ``d = NaN`` and ``n_judges = 0``.
+
+    ``d`` is a tie (exactly 0) when it is 0 up to float rounding (weights 0.1, 0.2 and 0.3 on +1, +1 and -1 sum
+    to 4.6e-17), and when the judges split (some for each side) and ``|d| <= tie_band``: weights then tip a
+    split only when one side's judges clearly outweigh the other's, not whenever one judge rates a little higher.
     """
     if matches["match_id"].duplicated().any():
         duplicated = matches.loc[matches["match_id"].duplicated(), "match_id"].unique()[:3].tolist()
@@ -40,12 +48,22 @@ def duel_verdicts(matches: pd.DataFrame, judgments: pd.DataFrame, weights: Mappi
     )
     per_judge = per_judge[(per_judge["judge"] != per_judge["model_a"]) & (per_judge["judge"] != per_judge["model_b"])]
     w = per_judge["judge"].map(dict(weights)).fillna(1.0).astype(float)
+    preference = per_judge["preference"]
     sums = (
-        per_judge.assign(w=w, wp=w * per_judge["preference"])
+        per_judge.assign(w=w, wp=w * preference, a=preference > TIE_TOLERANCE, b=preference < -TIE_TOLERANCE)
         .groupby("match_id")
-        .agg(w=("w", "sum"), wp=("wp", "sum"), p=("preference", "sum"), n_judges=("preference", "size"))
+        .agg(
+            w=("w", "sum"),
+            wp=("wp", "sum"),
+            p=("preference", "sum"),
+            n_judges=("preference", "size"),
+            for_a=("a", "any"),
+            for_b=("b", "any"),
+        )
     )
-    sums["d"] = (sums["wp"] / sums["w"]).where(sums["w"] > 0, sums["p"] / sums["n_judges"])
+    d = (sums["wp"] / sums["w"]).where(sums["w"] > 0, sums["p"] / sums["n_judges"])
+    split = sums["for_a"] & sums["for_b"]
+    sums["d"] = d.mask((d.abs() <= TIE_TOLERANCE) | (split & (d.abs() <= tie_band)), 0.0)
     verdicts = duels.merge(sums[["d", "n_judges"]], left_on="match_id", right_index=True, how="left")
     return verdicts.assign(
         d=verdicts["d"].astype(float), n_judges=verdicts["n_judges"].fillna(0).astype(np.int64)

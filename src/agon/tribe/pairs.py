@@ -131,13 +131,14 @@ def make_pairs(
     """Write each model's training pairs and the iteration's pair statistics.
 
     Judges weigh as they did when ``ratings_path`` (the iteration's ratings under ``rating.scheme``) was
-    computed: its ``judge_weights``, so the verdict that moved the ratings is the verdict that makes the pair.
+    computed: its ``judge_weights`` and ``tie_band``, so the verdict that moved the ratings makes the pair.
     ``evaluator`` names the checker used to report how many chosen answers are correct (never to pick them).
     """
     matches = read_table(matches_path, MATCHES)
     judgments = read_tables(judgment_paths, JUDGMENTS)
     generations = read_tables(generation_paths, GENERATIONS)
-    verdicts = duel_verdicts(matches, judgments, read_json(ratings_path)["judge_weights"])
+    ratings = read_json(ratings_path)
+    verdicts = duel_verdicts(matches, judgments, ratings["judge_weights"], ratings["tie_band"])
     duels = duels_with_answers(verdicts, matches, answers_of(generations))
     pairs = build_pairs(duels, cfg)
     for model, path in out_paths.items():
