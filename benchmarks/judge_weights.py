@@ -2,25 +2,34 @@
 
 Usage: python benchmarks/judge_weights.py RUN [RUN ...] [--scheme sparta] [--tie-band 0.1]
 
-For each iteration from 1 on, the run's signal judgments (the peers' where they judged, else the verifier's) are
-folded into duel verdicts three ways, each from the scheme's ratings document of the previous iteration:
+Each run's signal judgments (the peers' where they judged, else the verifier's) are re-rated iteration by iteration
+under ``--scheme`` with its default parameters, three ways, each weighing the judges from its own previous document:
   equal      every judge weighs 1;
   before     each judge weighs its rating, floored at 0 (the rule before 2026-12-02: it moves with the scheme's
              base and unit, and any gap decides a split);
   now        each judge weighs its expected score (agon.ratings.expected_scores), a split within the tie band a
              tie (agon.ratings.duel_verdicts).
-Prints per iteration the rated duels, the splits (judges on both sides), and how many duels tied under equal
-weights each rule turned into a win or a loss. Reads files only; loads no model.
+Prints per iteration from 1 on the rated duels, the splits (judges on both sides), and how many duels tied under
+equal weights each rule decided; then per rule the Spearman correlation of every iteration's ratings with that
+iteration's held-out greedy accuracy (iter_<i>/eval). Reads files only; loads no model.
 """
 
 import argparse
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from agon.contracts import JUDGMENTS, MATCHES, read_table, read_tables
-from agon.files import read_json
-from agon.ratings import duel_verdicts, expected_scores, ratings_of
+from agon.files import write_json
+from agon.ratings import duel_verdicts, expected_scores, fit_ratings, ratings_of
+from agon.ratings.trajectory import health, trajectory
+
+
+def before(document: dict) -> dict[str, float]:
+    """The rule before 2026-12-02: a judge weighs its rating, floored at 0."""
+    return {name: max(rating, 0.0) for name, rating in ratings_of(document).items()}
 
 
 def signal_judgments(iteration: Path) -> list[Path]:
@@ -28,9 +37,22 @@ def signal_judgments(iteration: Path) -> list[Path]:
     return sorted((iteration / "judgments" / method).glob("*.parquet"))
 
 
-def decided_from_ties(equal: np.ndarray, weighted: np.ndarray) -> int:
-    """Duels tied under equal weights that the weighted verdict decides."""
-    return int(((equal == 0) & (weighted != 0)).sum())
+def rerated(run: Path, scheme: str, weigh: Callable[[dict], dict], band: float) -> tuple[list[np.ndarray], list]:
+    """Under one rule: each iteration's verdict signs, and the Spearman of its ratings with greedy accuracy."""
+    models = sorted(p.stem for p in (run / "iter_0" / "eval").glob("*.json"))
+    iterations = sorted(run.glob("iter_*/matches.parquet"), key=lambda p: int(p.parent.name.split("_")[1]))
+    signs, documents, previous = [], [], None
+    with tempfile.TemporaryDirectory() as out:
+        for k, matches_path in enumerate(iterations):
+            judgments = read_tables(signal_judgments(matches_path.parent), JUDGMENTS)
+            weights = {} if previous is None else weigh(previous)
+            verdicts = duel_verdicts(read_table(matches_path, MATCHES), judgments, weights, band)
+            signs.append(np.sign(verdicts["d"].to_numpy(dtype=float)))
+            previous = fit_ratings(scheme, verdicts, previous, models, {}, seed=0)
+            documents.append(Path(out) / f"{k}.json")
+            write_json(previous, documents[-1])
+        table = health(trajectory(documents, sorted(run.glob("iter_*/eval/*.json"))))
+    return signs, table["spearman_greedy"].astype(float).tolist()
 
 
 def main() -> None:
@@ -39,28 +61,22 @@ def main() -> None:
     parser.add_argument("--scheme", default="sparta")
     parser.add_argument("--tie-band", type=float, default=0.1)
     args = parser.parse_args()
-    print("| run | iteration | rated duels | splits | ties decided: before | ties decided: now |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for run in args.runs:
-        iterations = sorted(run.glob("iter_*/matches.parquet"), key=lambda p: int(p.parent.name.split("_")[1]))
-        for matches_path in iterations[1:]:
-            iteration = matches_path.parent
-            i = int(iteration.name.split("_")[1])
-            previous = read_json(run / f"iter_{i - 1}" / "ratings" / f"{args.scheme}.json")
-            matches = read_table(matches_path, MATCHES)
-            judgments = read_tables(signal_judgments(iteration), JUDGMENTS)
-            before = {name: max(rating, 0.0) for name, rating in ratings_of(previous).items()}
-            equal, old, new = (
-                np.sign(duel_verdicts(matches, judgments, weights, band)["d"].to_numpy(dtype=float))
-                for weights, band in (({}, 0.0), (before, 0.0), (expected_scores(previous), args.tie_band))
-            )
-            valid = judgments[judgments["valid"].eq(True)]
-            sides = valid.groupby("match_id")["preference"].agg(lambda p: (p > 0).any() and (p < 0).any())
-            rated = ~np.isnan(equal)
-            print(
-                f"| {run.name} | {i} | {int(rated.sum())} | {int(sides.sum())} | "
-                f"{decided_from_ties(equal[rated], old[rated])} | {decided_from_ties(equal[rated], new[rated])} |"
-            )
+    rules = {"equal": (lambda _: {}, 0.0), "before": (before, 0.0), "now": (expected_scores, args.tie_band)}
+    results = {run: {rule: rerated(run, args.scheme, *how) for rule, how in rules.items()} for run in args.runs}
+    print(f"{args.scheme}\n\n| run | iteration | rated duels | ties decided: before | ties decided: now |")
+    print("| --- | --- | --- | --- | --- |")
+    for run, by_rule in results.items():
+        equal = by_rule["equal"][0]
+        for i in range(1, len(equal)):
+            rated = ~np.isnan(equal[i])
+            decided = {r: int(((equal[i] == 0) & (by_rule[r][0][i] != 0) & rated).sum()) for r in ("before", "now")}
+            print(f"| {run.name} | {i} | {int(rated.sum())} | {decided['before']} | {decided['now']} |")
+    print("\n| run | Spearman per iteration: before | now |\n| --- | --- | --- |")
+    for run, by_rule in results.items():
+        shown = {r: " / ".join("-" if np.isnan(v) else f"{v:.2f}" for v in by_rule[r][1]) for r in ("before", "now")}
+        print(f"| {run.name} | {shown['before']} | {shown['now']} |")
+    means = {r: np.nanmean([v for by_rule in results.values() for v in by_rule[r][1]]) for r in ("before", "now")}
+    print(f"| mean | {means['before']:.2f} | {means['now']:.2f} |")
 
 
 if __name__ == "__main__":
