@@ -18,7 +18,6 @@ from .testing_utils import (
     build_population,
     build_standalone_member,
     finished_run,
-    run_from_population,
     stop_snakemake,
 )
 
@@ -26,21 +25,6 @@ from .testing_utils import (
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-# Session fixtures that make a real run, by the run they hand out. Under `pytest -n N --dist loadgroup` (the slow
-# lane) every test of one run goes to the same test process, so that each run is made once.
-SHARED_RUNS = {"nano_run": "nano", "half_run": "nano", "micro_run": "micro", "selfplay_run": "selfplay",
-               "debate_run": "debate"}  # fmt: skip
-
-
-# First, so that pytest-xdist's own hook, which reads the groups, finds them.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = next((SHARED_RUNS[name] for name in item.fixturenames if name in SHARED_RUNS), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -137,7 +121,7 @@ def debate_run(micro_runs) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def nano_run(tmp_path_factory, population) -> Path:
-    """The nano config run to the end with real Snakemake from the population, once per session: its results
-    folder."""
-    return run_from_population(population, NANO, tmp_path_factory.mktemp("nano"))
+def nano_run(tmp_path_factory, population_once) -> Path:
+    """The nano config run to the end with real Snakemake from the population, once per session, or kept by an
+    earlier one or another test process (testing_utils.finished_run): its results folder."""
+    return finished_run(NANO, tmp_path_factory.mktemp("nano"), population_once)

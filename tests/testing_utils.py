@@ -9,6 +9,7 @@ pay for the import.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import io
@@ -377,25 +378,27 @@ def kept_or_made(name: str, config: Path, root: Path, targets: list[str], make: 
 
     With AGON_TEST_RUNS set, what an earlier session kept there as ``name`` under the same digest is copied in
     instead, times and Snakemake's records kept, once a dry run confirms Snakemake has nothing left to do; what is
-    made here is kept there, before any test adds to it.
+    made here is kept there, before any test adds to it. Test processes of one session (``pytest -n``) that need
+    the same run make it once: the others wait for it, then copy it.
     """
     store = os.environ.get(KEPT_RUNS_ENV)
-    kept = Path(store) / f"{name}-{run_digest(config)}" if store else None
-    if kept is not None and kept.is_dir():
-        shutil.copytree(kept, root, copy_function=shutil.copy2, dirs_exist_ok=True)
-        plan = snakemake(*targets, "--dry-run", "--configfile", config, cwd=root)
-        assert plan.returncode == 0, plan.stderr[-3000:]
-        assert "Nothing to be done" in plan.stdout + plan.stderr, f"what {kept} holds is not finished"
+    if not store:
+        make()
         return
-    make()
-    if kept is not None:
-        # Test processes of one session (pytest -n) may make the same run at once: the first kept stays.
-        partial = kept.with_name(f"{kept.name}.partial-{os.getpid()}")
+    kept = Path(store) / f"{name}-{run_digest(config)}"
+    with kept.with_name(f"{kept.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if kept.is_dir():
+            shutil.copytree(kept, root, copy_function=shutil.copy2, dirs_exist_ok=True)
+            plan = snakemake(*targets, "--dry-run", "--configfile", config, cwd=root)
+            assert plan.returncode == 0, plan.stderr[-3000:]
+            assert "Nothing to be done" in plan.stdout + plan.stderr, f"what {kept} holds is not finished"
+            return
+        make()
+        partial = kept.with_name(f"{kept.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(root, partial, copy_function=shutil.copy2)
-        try:
-            partial.rename(kept)
-        except OSError:
-            shutil.rmtree(partial)
+        partial.rename(kept)
 
 
 def finished_run(config: Path, root: Path, population: Callable[[], Path]) -> Path:
