@@ -3,6 +3,7 @@
 Usage (in the vllm environment, docs/vllm.md):
     python benchmarks/multi_lora.py [--members 4] [--prompts 128] [--samples 4] [--max-new-tokens 32]
                                     [--device cpu] [--out benchmarks/results/multi_lora_cpu.json]
+                                    [--population DIR]
 
 The population is ``--members`` LoRA variants of one base model (random adapters on a tiny Llama with head_dim
 64, built here, offline). Both arms answer the same requests: every member answers the same ``--prompts``
@@ -46,10 +47,19 @@ TASK = {
 
 
 def build_population(root: Path, members: int) -> tuple[Path, list[Path], Path]:
-    """A tiny base model, ``members`` random LoRA adapters on it, and held-out prompts."""
+    """A tiny base model, ``members`` random LoRA adapters on it, and held-out prompts, built in ``root`` once: a
+    folder that holds them already (``--population``, benchmarks/gpu_check.py prepare) is reused."""
+    base, heldout = root / "model", root / "heldout.parquet"
+    adapters = [root / f"adapter_{k}" for k in range(members)]
+    if (root / "ready").exists():
+        missing = [str(path) for path in (base, heldout, *adapters) if not path.exists()]
+        if missing:
+            raise FileNotFoundError(f"{root} was built for fewer members: missing {missing}")
+        return base, adapters, heldout
+    root.mkdir(parents=True, exist_ok=True)
     paths = {split: str(root / f"{split}.parquet") for split in ("train", "preference", "heldout")}
     write_splits(TASK, 0, paths)
-    base = build_standalone_member(
+    build_standalone_member(
         paths["train"],
         root,
         TinyModelConfig(hidden_size=256, intermediate_size=1024, layers=4, heads=4, max_positions=128),
@@ -57,11 +67,10 @@ def build_population(root: Path, members: int) -> tuple[Path, list[Path], Path]:
         vocab_size=256,
         seed=1,
     )
-    adapters = []
-    for k in range(members):
-        adapters.append(root / f"adapter_{k}")
-        random_adapter(base, adapters[-1], rank=8, seed=k, scale=0.05)
-    return base, adapters, Path(paths["heldout"])
+    for k, adapter in enumerate(adapters):
+        random_adapter(base, adapter, rank=8, seed=k, scale=0.05)
+    (root / "ready").write_text(f"{members} adapters\n")
+    return base, adapters, heldout
 
 
 def merged(base: Path, adapter: Path, out: Path) -> Path:
@@ -114,6 +123,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/multi_lora_cpu.json"))
+    parser.add_argument("--population", type=Path, help="a folder with the models built already (or to build them in)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -123,7 +133,7 @@ def main() -> None:
     engine = {"enforce_eager": True, "dtype": "float32", "kv_cache_gib": 2} if args.device == "cpu" else {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        base, adapters, prompts = build_population(root, args.members)
+        base, adapters, prompts = build_population(args.population or root / "population", args.members)
         job = {
             "prompts": str(prompts),
             "n_prompts": args.prompts,

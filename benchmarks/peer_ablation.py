@@ -13,15 +13,11 @@ that seed's bootstrap (copied, not retrained). Prints a markdown table of the fi
 
 import argparse
 import json
-import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
+from arms import REPO, accuracy_row, cell, run_arm
 
-REPO = Path(__file__).resolve().parent.parent
 ARMS = {
     "verifier": {"judging": {"judges": ["verifier"], "signal": "verifier"}},
     "likelihood": {"judging": {"judges": ["peer", "verifier"], "signal": "peer", "peer_mode": "likelihood"}},
@@ -30,60 +26,14 @@ ARMS = {
         "pairs": {"margin": 0.99, "min_judges": 2},
     },
 }
-SHARED = ("data", "bootstrap", "models")
-
-
-def run_arm(seed: int, arm: str, workdir: Path) -> float:
-    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    run = f"abl_s{seed}_{arm}"
-    config = {**base, "run": run, "seed": seed, **ARMS[arm]}
-    out = workdir / "results" / run
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    donors = [workdir / "results" / f"abl_s{seed}_{a}" for a in ARMS if a != arm]
-    donor = next((d for d in donors if (d / "models").exists()), None)
-    if donor is not None and not (out / "models").exists():  # the seed's bootstrap, trained once
-        for part in SHARED:
-            shutil.copytree(donor / part, out / part)
-    start = time.perf_counter()
-    with (out / "snakemake.log").open("w") as log:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "snakemake",
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--cores",
-                "2",
-                "--configfile",
-                str(path),
-                "--rerun-incomplete",
-            ],
-            cwd=workdir,
-            check=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return time.perf_counter() - start
+CONFIG = REPO / "config" / "config.yaml"
 
 
 def summarise(workdir: Path, seed: int, arm: str, seconds: float, iterations: int) -> list[dict]:
     out = workdir / "results" / f"abl_s{seed}_{arm}"
-    models = sorted(p.stem for p in (out / "iter_0" / "eval").glob("*.json"))
     rows = []
     for i in range(iterations + 1):
-        evals = {m: json.loads((out / f"iter_{i}" / "eval" / f"{m}.json").read_text()) for m in models}
-        row = {
-            "seed": seed,
-            "arm": arm,
-            "iteration": i,
-            "seconds": round(seconds),
-            "greedy": 100 * sum(e["greedy_accuracy"] for e in evals.values()) / len(models),
-            "sampled": 100 * sum(e["sampled_accuracy"] for e in evals.values()) / len(models),
-            "members": " ".join(f"{100 * evals[m]['greedy_accuracy']:.1f}" for m in models),
-        }
+        row = {"seed": seed, "arm": arm, "iteration": i, "seconds": round(seconds), **accuracy_row(out, i)}
         if i < iterations:
             stats = json.loads((out / f"iter_{i}" / "pairs" / "stats.json").read_text())
             row.update(
@@ -104,7 +54,7 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--workdir", type=Path, default=REPO)
     args = parser.parse_args()
-    iterations = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["iterations"]
+    iterations = yaml.safe_load(CONFIG.read_text())["iterations"]
     print(
         "| seed | arm | iter | mean greedy | mean sampled | members greedy | pairs | chosen correct | abstain "
         "| peer-verifier agreement | run seconds |"
@@ -112,13 +62,13 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for seed in args.seeds:
         for arm in args.arms:
-            seconds = run_arm(seed, arm, args.workdir)
+            runs = [f"abl_s{seed}_{a}" for a in ARMS]
+            seconds = run_arm(CONFIG, f"abl_s{seed}_{arm}", seed, ARMS[arm], args.workdir, runs)
             for r in summarise(args.workdir, seed, arm, seconds, iterations):
-                fmt = lambda v, p=1: "" if v is None else f"{v:.{p}f}"  # noqa: E731
                 print(
                     f"| {seed} | {arm} | {r['iteration']} | {r['greedy']:.1f} | {r['sampled']:.1f} | "
-                    f"{r['members']} | {r.get('pairs', '')} | {fmt(r.get('chosen_correct'), 3)} | "
-                    f"{fmt(r.get('abstain'), 3)} | {fmt(r.get('agreement'), 3)} | {r['seconds']} |",
+                    f"{r['members']} | {r.get('pairs', '')} | {cell(r.get('chosen_correct'), 3)} | "
+                    f"{cell(r.get('abstain'), 3)} | {cell(r.get('agreement'), 3)} | {r['seconds']} |",
                     flush=True,
                 )
 

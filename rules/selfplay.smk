@@ -88,6 +88,7 @@ rule selfplay_pairs:
         generations=lambda wc: PLAN.generation_files(int(wc.i)),
         verifier=lambda wc: PLAN.judgment_files(int(wc.i), "verifier") if "verifier" in PLAN.judges else [],
         matches=PLAN.pattern("matches"),
+        judgments=signal_judgments,
     output:
         pairs=[PLAN.pattern("pairs", model=m) for m in MODELS],
         stats=PLAN.pattern("pair_stats"),
@@ -103,6 +104,7 @@ rule selfplay_pairs:
     params:
         models=MODELS,
         selfplay=config["selfplay"],
+        samples=config["generation"]["samples_per_prompt"],
         seed=lambda wc: job_seed("selfplay_pairs", wc.i),
     script:
         "../workflow/scripts/selfplay_pairs.py"

@@ -4,7 +4,15 @@ import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, PROMPTS, read_table, write_table
 from agon.selfplay.comparisons import comparisons, is_within, previous_comparisons
-from agon.selfplay.pairs import CANDIDATE_COLUMNS, candidate_pairs, kept_pairs, pair_stats, selfplay_pairs, verified
+from agon.selfplay.pairs import (
+    CANDIDATE_COLUMNS,
+    candidate_pairs,
+    kept_pairs,
+    pair_stats,
+    require_verdict,
+    selfplay_pairs,
+    verified,
+)
 from agon.selfplay.win_rates import RATE_COLUMNS, win_matrix, win_rate_vs_previous, win_rates
 
 
@@ -265,6 +273,39 @@ def test_the_margin_keeps_a_gap_equal_to_it_and_drops_a_smaller_one():
     assert len(floats) == 1
 
 
+def test_a_verdict_margin_keeps_only_pairs_the_judges_back_directly():
+    # Three answers per prompt, x y z; P[i, j] = P(i beats j) from two reference judges.
+    # both: both judges back x -> x beats y and z (1.0), y-z tie: win rates 1.0, 0.25, 0.25; pair x over z, d = 1.
+    # split: one judge backs x, one y -> x-y 0.5, x-z and y-z 0.75: rates 0.625, 0.625, 0.25; pair x over z with
+    #   P = 0.75, d = 0.5: a high win rate that only one judge gave.
+    # unjudged: rates given but no verdict on the pair itself -> weak.
+    # tie: all three rates equal -> already dropped as tied, and stays so.
+    nan = np.nan
+    wins = {
+        ("m", "both"): np.array([[0.5, 1.0, 1.0], [0.0, 0.5, 0.5], [0.0, 0.5, 0.5]]),
+        ("m", "split"): np.array([[0.5, 0.5, 0.75], [0.5, 0.5, 0.75], [0.25, 0.25, 0.5]]),
+        ("m", "unjudged"): np.array([[0.5, 1.0, nan], [0.0, 0.5, 1.0], [nan, 0.0, 0.5]]),
+        ("m", "tie"): np.full((3, 3), 0.5),
+    }
+    rates = {("m", "both"): [1.0, 0.25, 0.25], ("m", "split"): [0.625, 0.625, 0.25]}
+    rates |= {("m", "unjudged"): [1.0, 0.5, 0.0], ("m", "tie"): [0.5, 0.5, 0.5]}
+    generations = _generations({key: ["x", "y", "z"] for key in wins})
+    candidates = candidate_pairs(generations, _rates(rates), "max_min", 0.0, seed=0)
+    picked = candidates.set_index("prompt_id")[["chosen_sample", "rejected_sample", "dropped"]]
+    assert picked.loc["split"].tolist() == [0, 2, ""] and picked.loc["tie", "dropped"] == "tied"
+
+    def dropped(margin: float | None) -> dict[str, str]:
+        return require_verdict(candidates, wins, margin).set_index("prompt_id")["dropped"].to_dict()
+
+    assert dropped(None) == {"both": "", "split": "", "unjudged": "", "tie": "tied"}
+    assert dropped(0.99) == {"both": "", "split": "weak_verdict", "unjudged": "weak_verdict", "tie": "tied"}
+    # d = 0.5 exceeds 0.4 but not 0.5 itself ("exceeds", as tribe's pairs.margin).
+    assert dropped(0.4)["split"] == "" and dropped(0.5)["split"] == "weak_verdict"
+    assert kept_pairs(require_verdict(candidates, wins, 0.99))["prompt_id"].tolist() == ["both"]
+    with pytest.raises(ValueError, match="verdict_margin must lie in"):
+        require_verdict(candidates, wins, 1.0)
+
+
 def _same_case(n: int, rates: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``n`` prompts with the same answers and win rates: each draws its own random pick."""
     keys = [("m", f"p{i}") for i in range(n)]
@@ -380,7 +421,7 @@ def test_pair_stats_count_the_pairs_and_why_prompts_have_none():
     stats = pair_stats(candidates, rates, correct)
     assert stats["candidates"] == 6 and stats["pairs"] == 2
     assert stats["pairs_by_chosen_model"] == {"m": 2}
-    assert stats["dropped"] == {"unknown": 1, "identical": 1, "tied": 1, "below_margin": 1}
+    assert stats["dropped"] == {"unknown": 1, "identical": 1, "tied": 1, "below_margin": 1, "weak_verdict": 0}
     # 2 of the 17 rated samples are unknown.
     assert stats["extras"]["unknown_win_rate_share"] == pytest.approx(2 / 17)
     assert stats["mean_margin"] == pytest.approx((0.5 + 0.3) / 2)
@@ -399,7 +440,7 @@ def test_pair_stats_without_pairs_are_json_ready():
     assert stats["pairs"] == 0 and stats["mean_margin"] is None and stats["chosen_correct"] is None
     empty = candidate_pairs(generations.iloc[:0], rates.iloc[:0], "max_min", 0.0, seed=0)
     assert pair_stats(empty, rates.iloc[:0])["dropped"] == dict.fromkeys(
-        ("unknown", "identical", "tied", "below_margin"), 0
+        ("unknown", "identical", "tied", "below_margin", "weak_verdict"), 0
     )
 
 

@@ -7,6 +7,7 @@ One engine serves a base model and two LoRA adapters; its greedy answers must eq
 token for token, and a workflow run with `generation.backend: vllm` must answer every member from one job.
 """
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +24,11 @@ from .testing_utils import MICRO, snakemake
 # broken vLLM install fails these tests instead of skipping them.
 pytestmark = pytest.mark.vllm
 
-# Small enough to start in seconds; fp32 so that both backends compute the same numbers.
-ENGINE = {"enforce_eager": True, "dtype": "float32", "kv_cache_gib": 1}
+# The device of the parity tests: benchmarks/gpu_check.sh runs them on CUDA, where the hf backend loads bf16, so
+# the engine computes in bf16 there too; on CPU both compute in fp32.
+DEVICE = os.environ.get("AGON_TEST_DEVICE", "cpu")
+# Small enough to start in seconds.
+ENGINE = {"enforce_eager": True, "dtype": "float32" if DEVICE == "cpu" else "bfloat16", "kv_cache_gib": 1}
 GREEDY = SamplingConfig(max_new_tokens=8, temperature=0.0, n=1, batch_size=64)
 SAMPLED = SamplingConfig(max_new_tokens=8, temperature=1.0, n=3, batch_size=64)
 PROMPTS = [f"What is {a}+{b}?" for a in range(3, 19, 3) for b in (2, 7)]
@@ -59,11 +63,11 @@ def population(tmp_path_factory, micro_splits) -> dict[str, ModelSpec]:
 
 @pytest.fixture(scope="module")
 def engine(population):
-    return make_population_generator("vllm", list(population.values()), "cpu", ENGINE)
+    return make_population_generator("vllm", list(population.values()), DEVICE, ENGINE)
 
 
 def hf_answers(spec: ModelSpec, sampling: SamplingConfig) -> list[list]:
-    return make_generator("hf", spec, "cpu").generate(PROMPTS, sampling, seed=0)
+    return make_generator("hf", spec, DEVICE).generate(PROMPTS, sampling, seed=0)
 
 
 def test_one_engine_answers_base_and_adapters_in_one_call_as_hf_does_token_for_token(engine, population):

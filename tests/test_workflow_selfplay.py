@@ -3,9 +3,11 @@ embedded population; its report in a browser is in the slow lane (`pytest -m slo
 
 import json
 
+import pandas as pd
 import pytest
 
 from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PAIRS, WIN_RATES, read_table
+from agon.selfplay.win_rates import win_matrix
 
 from .testing_utils import (
     MICRO_SELFPLAY,
@@ -57,6 +59,8 @@ def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates
         assert versus_previous is None if iteration == 0 else 0 <= versus_previous <= 1
         assert summary["models"][model]["compared_with_previous"] == (12 * K if iteration else 0)
     stats = json.loads((it / "pairs" / "stats.json").read_text())
+    peers = pd.concat([read_table(it / "judgments" / "peer" / f"{m}.parquet", JUDGMENTS) for m in MODELS])
+    wins = win_matrix(matches, peers[peers["match_id"].isin(matches["match_id"])], K)
     total = 0
     for model in MODELS:
         pairs = read_table(it / "pairs" / f"{model}.parquet", PAIRS)
@@ -64,6 +68,10 @@ def test_selfplay_compares_each_models_own_answers_and_trains_on_their_win_rates
         assert (pairs["chosen_model"] == model).all()
         if len(pairs):
             assert (pairs["chosen_probs"] > pairs["rejected_probs"]).all()
+        # verdict_margin 0.5: the judge backs each chosen answer over its rejected one by a verdict above 0.5
+        picks = zip(pairs["prompt_id"], pairs["chosen_sample"], pairs["rejected_sample"], strict=True)
+        for pid, chosen, rejected in picks:
+            assert 2 * wins[(model, pid)][chosen, rejected] - 1 > 0.5
         metrics = json.loads((it / "adapters" / model / "train_metrics.json").read_text())
         assert metrics["loss_type"] == ["sppo", "sft"] and metrics["pairs"] == len(pairs)
         assert (metrics["steps"] > 0) == (len(pairs) > 0)

@@ -25,12 +25,13 @@ from agon.contracts import (
 )
 from agon.pair_stats import TIE_TOLERANCE, mean_or_none, pair_stats_document
 from agon.selfplay.comparisons import is_within
+from agon.selfplay.win_rates import win_matrix
 
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("max_min", "max_random", "random")
 # Why a (model, prompt) gives no pair, checked in this order; "" when it gives one.
-DROP_REASONS = ("unknown", "identical", "tied", "below_margin")
+DROP_REASONS = ("unknown", "identical", "tied", "below_margin", "weak_verdict")
 CANDIDATE_COLUMNS = [
     "model",
     "prompt_id",
@@ -56,7 +57,8 @@ def candidate_pairs(
     ``random``: two distinct uniformly random samples, the higher win rate chosen. Random draws come from
     ``default_rng(seed)``, one row of draws per group in sorted (model, prompt_id) order, so they do not depend on
     the row order of either table. ``dropped`` is, in this order: "unknown" (fewer than two known win rates),
-    "identical" (same response text), "tied" (equal win rates), "below_margin" (difference < ``margin``).
+    "identical" (same response text), "tied" (equal win rates), "below_margin" (difference < ``margin``); the last
+    reason, "weak_verdict", is ``require_verdict``'s.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"selfplay: strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -94,7 +96,7 @@ def candidate_pairs(
     gap = chosen_p - rejected_p
     dropped = np.select(
         [unknown, chosen_text == rejected_text, gap <= TIE_TOLERANCE, gap + TIE_TOLERANCE < margin],
-        DROP_REASONS,
+        DROP_REASONS[:4],
         default="",
     )
     return pd.DataFrame(
@@ -112,6 +114,32 @@ def candidate_pairs(
         },
         columns=CANDIDATE_COLUMNS,
     )
+
+
+def require_verdict(
+    candidates: pd.DataFrame, wins: Mapping[tuple[str, str], np.ndarray], verdict_margin: float | None
+) -> pd.DataFrame:
+    """The candidates with a kept pair dropped as "weak_verdict" unless the judges' own verdict between its two
+    answers exceeds ``verdict_margin`` (None: no such check).
+
+    A high win rate against the policy can come from one judge alone; this asks, as tribe's ``pairs.margin`` does,
+    that the judges back the chosen answer over the rejected one directly: with two reference judges, 0.99 keeps
+    only pairs both judges back. ``wins`` holds each (model, prompt_id)'s win matrix (``win_matrix``); a pair
+    without a verdict is weak.
+    """
+    if verdict_margin is None:
+        return candidates
+    if not 0.0 <= verdict_margin < 1.0:  # a verdict lies in [-1, 1]; none exceeds 1
+        raise ValueError(f"selfplay: verdict_margin must lie in [0, 1), got {verdict_margin!r}")
+    kept = candidates["dropped"] == ""
+    verdict = np.full(len(candidates), np.nan)
+    for row in np.flatnonzero(kept.to_numpy()):
+        pair = candidates.iloc[row]
+        matrix = wins.get((pair["model"], pair["prompt_id"]))
+        if matrix is not None:
+            verdict[row] = 2.0 * matrix[pair["chosen_sample"], pair["rejected_sample"]] - 1.0
+    weak = kept.to_numpy() & ~(verdict > verdict_margin + TIE_TOLERANCE)  # NaN (no verdict) is weak too
+    return candidates.assign(dropped=np.where(weak, "weak_verdict", candidates["dropped"]).astype(object))
 
 
 def kept_pairs(candidates: pd.DataFrame) -> pd.DataFrame:
@@ -247,27 +275,36 @@ def make_selfplay_pairs(
     rates_path: str | Path,
     generation_paths: list[str | Path],
     matches_path: str | Path,
+    judgment_paths: list[str | Path],
     verifier_paths: list[str | Path],
     pair_paths: Mapping[str, str | Path],
     stats_path: str | Path,
     *,
     strategy: str,
     margin: float,
+    verdict_margin: float | None,
+    k: int,
     seed: int,
 ) -> None:
     """Each model's pairs of its own answers (one file per model) and the iteration's pair statistics.
 
-    With the verifier's judgments (``verifier_paths``), the statistics say how often the chosen answer is right;
-    the verifier never decides a pair.
+    ``judgment_paths`` are the ranker's verdicts (``require_verdict``). With the verifier's judgments
+    (``verifier_paths``), the statistics say how often the chosen answer is right; the verifier never decides a
+    pair unless it is the ranker.
     """
     generations = read_tables(generation_paths, GENERATIONS)
     rates = read_table(rates_path, WIN_RATES)
+    matches = read_table(matches_path, MATCHES)
+    within = matches.loc[is_within(matches)]
     candidates = candidate_pairs(generations, rates, strategy, margin, seed)
+    if verdict_margin is not None:
+        judgments = read_tables(judgment_paths, JUDGMENTS)
+        wins = win_matrix(within, judgments[judgments["match_id"].isin(within["match_id"])], k)
+        candidates = require_verdict(candidates, wins, verdict_margin)
     pairs = kept_pairs(candidates)
     correct = None
     if verifier_paths:
-        matches, verdicts = read_table(matches_path, MATCHES), read_tables(verifier_paths, JUDGMENTS)
-        within = matches.loc[is_within(matches)]
+        verdicts = read_tables(verifier_paths, JUDGMENTS)
         correct = verified(within, verdicts[verdicts["match_id"].isin(within["match_id"])])
     for model, path in pair_paths.items():
         write_table(pairs[pairs["chosen_model"] == model].reset_index(drop=True), path, PAIRS)
