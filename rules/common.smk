@@ -116,6 +116,22 @@ def checker_or_api(judge):
     return judge == "verifier" or EXTERNAL.get(judge, {}).get("method") == "api"
 
 
+def panel_params(judge, jurors):
+    """A judge picked after the run, as agon.evaluation.Panel takes it: ``jurors`` cast the verdicts, each member
+    among them judging as at iteration 0."""
+    return {
+        "judge": judge,
+        "jurors": {j: model_spec(j, 0) if j in MODELS else None for j in jurors},
+        "judging": {key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
+        "external": EXTERNAL.get(judge),
+        "evaluator": EVALUATOR,
+        "device": config["device"],
+        "generation": {key: config["generation"][key] for key in ("backend", "vllm")},
+        # An api judge's replies are shared with its judge stage's cache: the same request is paid for once.
+        "cache_dir": PLAN.path("cache", judge=judge) if judge in EXTERNAL else None,
+    }
+
+
 def previous_policy_spec(model, iteration):
     """Selfplay: the policy of iteration i-1, named apart so that its answers can meet the current policy's."""
     return {**model_spec(model, iteration - 1), "name": f"{model}@previous"}

@@ -60,14 +60,6 @@ rule evaluate_vs_base:
         runtime=60,
     params:
         models=MODELS,
-        judge=EVALUATION_JUDGE,
-        jurors={j: model_spec(j, 0) if j in MODELS else None for j in PLAN.vs_base_jurors()},
-        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
-        external=EXTERNAL.get(EVALUATION_JUDGE),
-        evaluator=EVALUATOR,
-        device=config["device"],
-        generation={key: config["generation"][key] for key in ("backend", "vllm")},
-        # An api judge's replies are shared with its judge stage's cache: the same request is paid for once.
-        cache=PLAN.path("cache", judge=EVALUATION_JUDGE) if EVALUATION_JUDGE in EXTERNAL else None,
+        panel=panel_params(EVALUATION_JUDGE, PLAN.vs_base_jurors()),
     script:
         "../workflow/scripts/evaluate_vs_base.py"

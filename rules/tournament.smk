@@ -28,15 +28,7 @@ rule tournament:
     params:
         checkpoints=[list(checkpoint) for checkpoint in PLAN.checkpoints],
         prompts=PLAN.tournament_prompts,
-        judge=TOURNAMENT_JUDGE,
-        jurors={j: model_spec(j, 0) if j in MODELS else None for j in PLAN.tournament_jurors()},
-        judging={key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")},
-        external=EXTERNAL.get(TOURNAMENT_JUDGE),
-        evaluator=EVALUATOR,
-        device=config["device"],
-        generation={key: config["generation"][key] for key in ("backend", "vllm")},
-        # An api judge's replies are shared with its judge stage's cache: the same request is paid for once.
-        cache=PLAN.path("cache", judge=TOURNAMENT_JUDGE) if TOURNAMENT_JUDGE in EXTERNAL else None,
+        panel=panel_params(TOURNAMENT_JUDGE, PLAN.tournament_jurors()),
         # The run's Bradley-Terry settings; an anchor names a member, not a checkpoint, and one round robin has
         # nothing to accumulate.
         rating={**config["rating"]["bradley_terry"], "anchor": None, "accumulate": False},

@@ -15,7 +15,7 @@ import yaml
 from agon.bootstrap import DEFAULT_POPULATION_TARGETS, member_sft
 from agon.config import ConfigError, validate_config
 from agon.contracts import GENERATIONS, JUDGMENTS, PROMPTS, WIN_RATE_VS_BASE, read_document, read_table, write_table
-from agon.evaluation import EvalConfig, base_name, evaluate_model, win_rate, write_win_rates_vs_base
+from agon.evaluation import EvalConfig, Panel, base_name, evaluate_model, win_rate, write_win_rates_vs_base
 from agon.models import ModelSpec
 from agon.plan import Plan
 from agon.report import plot_win_rate_vs_base
@@ -158,13 +158,7 @@ def test_win_rates_against_the_base_by_the_verifier_worked_out_by_hand(tmp_path)
         outs,
         tmp_path / "judgments.parquet",
         iteration=2,
-        judge="verifier",
-        jurors={"verifier": None},
-        judging={},
-        external=None,
-        evaluator="integer",
-        device="cpu",
-        generation={"backend": "hf", "vllm": {}},
+        panel=Panel("verifier", {"verifier": None}, {}, None, "integer", "cpu", {"backend": "hf", "vllm": {}}),
     )
     ada = read_document(outs["ada"], WIN_RATE_VS_BASE)
     assert ada == documents["ada"]
@@ -215,14 +209,7 @@ def test_member_jurors_judge_every_model_but_their_own_and_score_replies_that_do
         {"ada": ["2", "5", "6", "1"], "ada@0": ["3", "4", "6", "1"], "bix": list("2468"), "bix@0": list("2468")},
     )
     spec = {"name": "?", "base": str(tiny_member)}
-    common = {
-        "iteration": 1,
-        "jurors": {"ada": {**spec, "name": "ada"}, "bix": {**spec, "name": "bix"}},
-        "external": None,
-        "evaluator": None,
-        "device": "cpu",
-        "generation": {"backend": "hf", "vllm": {}},
-    }
+    jurors = {"ada": {**spec, "name": "ada"}, "bix": {**spec, "name": "bix"}}
     inputs = ({"ada": paths["ada"], "bix": paths["bix"]}, {"ada": paths["ada@0"], "bix": paths["bix@0"]})
 
     def judged_by_peers(mode: str) -> dict:
@@ -232,9 +219,16 @@ def test_member_jurors_judge_every_model_but_their_own_and_score_replies_that_do
             *inputs,
             {m: tmp_path / f"{mode}_{m}.json" for m in ("ada", "bix")},
             tmp_path / f"{mode}.parquet",
-            judge="peer",
-            judging={"peer_mode": mode, "batch_size": 8, "max_new_tokens": 8},
-            **common,
+            iteration=1,
+            panel=Panel(
+                "peer",
+                jurors,
+                {"peer_mode": mode, "batch_size": 8, "max_new_tokens": 8},
+                None,
+                None,
+                "cpu",
+                {"backend": "hf", "vllm": {}},
+            ),
         )
 
     by_likelihood = judged_by_peers("likelihood")

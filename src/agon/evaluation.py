@@ -213,6 +213,16 @@ class Panel:
             del built  # one juror's model in memory at a time
         return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=JUDGMENTS.columns)
 
+    def play(self, matches: pd.DataFrame, duels: pd.DataFrame, judgments_path: str | Path) -> pd.DataFrame:
+        """Judge the ``duels`` (of ``matches``, same order) whose answers differ, write every verdict to
+        ``judgments_path``, and return each duel's folded verdict (``duel_verdicts``, jurors weighed equally) with
+        ``identical``: a duel of equal answers is a tie that no juror was asked about."""
+        identical = (duels["answer_a"] == duels["answer_b"]).to_numpy()
+        judgments = self.judge_duels(duels[~identical])
+        write_table(judgments, judgments_path, JUDGMENTS)
+        verdicts = duel_verdicts(matches, judgments, weights={})
+        return verdicts.assign(d=verdicts["d"].mask(identical, 0.0), identical=identical)
+
 
 def write_win_rates_vs_base(
     heldout_path: str | Path,
@@ -222,20 +232,11 @@ def write_win_rates_vs_base(
     judgments_path: str | Path,
     *,
     iteration: int,
-    judge: str,
-    jurors: Mapping[str, dict | None],
-    judging: Mapping,
-    external: Mapping | None,
-    evaluator: str | None,
-    device: str,
-    generation: Mapping,
-    cache_dir: str | Path | None = None,
+    panel: Panel,
     threads: int = 1,
 ) -> dict[str, dict]:
     """Each model's win rate against its iteration-0 self (``out_paths``, keyed like ``answer_paths`` and
-    ``base_paths`` by model) and every verdict (``judgments_path``).
-
-    ``jurors`` maps who casts the verdicts to the model spec it judges with (``Panel``): a member never judges its
+    ``base_paths`` by model) and every verdict (``judgments_path``), judged by ``panel``: a member never judges its
     own model's duels.
     """
     torch.set_num_threads(threads)
@@ -245,24 +246,20 @@ def write_win_rates_vs_base(
     answers = [read_table(answer_paths[m], GENERATIONS) for m in models]
     bases = [read_table(base_paths[m], GENERATIONS).assign(model=base_name(m)) for m in models]
     duels = duels_frame(matches, pd.concat([*answers, *bases], ignore_index=True))
-    identical = duels["answer_a"] == duels["answer_b"]
-    panel = Panel(judge, jurors, judging, external, evaluator, device, generation, cache_dir)
-    judgments = panel.judge_duels(duels[~identical])
-    write_table(judgments, judgments_path, JUDGMENTS)
-    verdicts = duel_verdicts(matches, judgments, weights={})
-    d = verdicts["d"].mask(identical.to_numpy(), 0.0)
+    verdicts = panel.play(matches, duels, judgments_path)
+    identical = verdicts["identical"].to_numpy()
     documents = {}
     for model in models:
         own = (verdicts["model_a"] == model).to_numpy()
         document = {
             "model": model,
             "iteration": iteration,
-            "judge": judge,
-            "jurors": [j for j in jurors if j != model],
+            "judge": panel.judge,
+            "jurors": [j for j in panel.jurors if j != model],
             "prompts": int(own.sum()),
-            "identical": int((identical.to_numpy() & own).sum()),
-            "judged": int((~identical.to_numpy() & own).sum()),
-            **win_rate(d[own]),
+            "identical": int((identical & own).sum()),
+            "judged": int((~identical & own).sum()),
+            **win_rate(verdicts["d"][own]),
         }
         write_document(document, out_paths[model], WIN_RATE_VS_BASE)
         documents[model] = document

@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from agon.contracts import GENERATIONS, JUDGMENTS, MATCHES, PROMPTS, TOURNAMENT, read_table, write_document, write_table
+from agon.contracts import GENERATIONS, MATCHES, PROMPTS, TOURNAMENT, read_table, write_document
 from agon.evaluation import Panel, win_rate
 from agon.files import atomic_file
 from agon.judging import duels_frame
 from agon.plan import checkpoint_name
-from agon.ratings import BradleyTerryConfig, duel_verdicts, fit_bradley_terry
+from agon.ratings import BradleyTerryConfig, fit_bradley_terry
 from agon.report import win_matrix
 
 logger = logging.getLogger(__name__)
@@ -152,18 +152,10 @@ def write_tournament(
     matches = tournament_matches(heldout, names)
     answers = [read_table(path, GENERATIONS).assign(model=name) for name, path in zip(names, answer_paths, strict=True)]
     duels = duels_frame(matches, pd.concat(answers, ignore_index=True))
-    identical = (duels["answer_a"] == duels["answer_b"]).to_numpy()
-    logger.info(
-        "tournament of %d checkpoints on %d prompts: %d duels, %d with equal answers (ties without a verdict)",
-        len(names),
-        len(heldout),
-        len(duels),
-        identical.sum(),
-    )
-    judgments = panel.judge_duels(duels[~identical])
-    write_table(judgments, out["judgments"], JUDGMENTS)
-    verdicts = duel_verdicts(matches, judgments, weights={})
-    verdicts["d"] = verdicts["d"].mask(identical, 0.0)
+    logger.info("tournament of %d checkpoints on %d prompts: %d duels", len(names), len(heldout), len(duels))
+    verdicts = panel.play(matches, duels, out["judgments"])
+    identical = verdicts["identical"].to_numpy()
+    logger.info("%d duels with equal answers: ties without a verdict", identical.sum())
 
     document = fit_bradley_terry(verdicts, None, names, rating, seed=seed)
     with atomic_file(out["ratings"]) as tmp:

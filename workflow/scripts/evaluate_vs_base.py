@@ -1,4 +1,4 @@
-from agon.evaluation import write_win_rates_vs_base
+from agon.evaluation import Panel, write_win_rates_vs_base
 from agon.logs import log_to
 
 # vLLM starts its engine processes by spawning, which re-imports this file: only the parent may run the job.
@@ -12,13 +12,6 @@ if __name__ == "__main__":
             dict(zip(models, snakemake.output.documents, strict=True)),
             snakemake.output.judgments,
             iteration=int(snakemake.wildcards.i),
-            judge=snakemake.params.judge,
-            jurors=snakemake.params.jurors,
-            judging=snakemake.params.judging,
-            external=snakemake.params.external,
-            evaluator=snakemake.params.evaluator,
-            device=snakemake.params.device,
-            generation=snakemake.params.generation,
-            cache_dir=snakemake.params.cache,
+            panel=Panel(**snakemake.params.panel),
             threads=snakemake.threads,
         )
