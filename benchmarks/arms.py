@@ -74,6 +74,7 @@ def accuracy_row(out: Path, iteration: int) -> dict:
     return {
         "greedy": 100 * sum(e["greedy_accuracy"] for e in evals.values()) / n,
         "sampled": 100 * sum(e["sampled_accuracy"] for e in evals.values()) / n,
+        "member_greedy": [100 * e["greedy_accuracy"] for e in evals.values()],
         "members": " ".join(f"{100 * e['greedy_accuracy']:.1f}" for e in evals.values()),
         "members_sampled": " ".join(f"{100 * e['sampled_accuracy']:.1f}" for e in evals.values()),
     }

@@ -1,7 +1,7 @@
 """Selfplay designs on the embedded default (config/selfplay.yaml), over seeds, with no verifier in training.
 
-Each arm changes one thing of the default; the arms of a seed share that seed's bootstrap. The verifier only
-measures (chosen-answer correctness in pairs/stats.json), except in the `verifier` control arm.
+Each arm is the default with some keys changed (ARMS); the arms of a seed share that seed's bootstrap. The
+verifier only measures (chosen-answer correctness in pairs/stats.json): no arm trains on it.
 
 Usage: python benchmarks/selfplay_arms.py --seeds 0 1 2 [--arms default agree ...] [--workdir DIR]
 Runs Snakemake for real (results/sp_s<seed>_<arm>) and prints one markdown row per run and iteration: mean and
@@ -10,17 +10,27 @@ previous policy, and the run's wall seconds; then the change of mean greedy accu
 """
 
 import argparse
+import itertools
 import statistics
 from pathlib import Path
 
 import yaml
 from arms import REPO, accuracy_row, cell, read_json, run_arm
 
+SPPO = {"loss_type": ["sppo", "sft"]}
 ARMS = {
+    # The default before this benchmark: SPPO + NLL on every pair the win rates pick, 200 prompts an iteration.
+    "sppo": {"selfplay": {"verdict_margin": None}, "training": SPPO, "task": {"prompts_per_iteration": 200}},
+    # A pair needs both other members to back its chosen answer over its rejected one.
+    "agree": {"training": SPPO, "task": {"prompts_per_iteration": 200}},
+    # ... and DPO + NLL instead of SPPO's loss.
+    "agree_dpo": {"task": {"prompts_per_iteration": 200}},
+    # ... with K = 8 answers per prompt.
+    "agree_dpo_k8": {"task": {"prompts_per_iteration": 200}, "generation": {"samples_per_prompt": 8}},
+    # DPO + NLL on 500 prompts an iteration, without the agreement.
+    "dpo_p500": {"selfplay": {"verdict_margin": None}},
+    # config/selfplay.yaml: agreement, DPO + NLL, 500 prompts an iteration.
     "default": {},
-    "agree": {"selfplay": {"verdict_margin": 0.99}},
-    "agree_dpo": {"selfplay": {"verdict_margin": 0.99}, "training": {"loss_type": ["sigmoid", "sft"]}},
-    "verifier": {"judging": {"judges": ["verifier"], "signal": "verifier"}},
 }
 CONFIG = REPO / "config" / "selfplay.yaml"
 
@@ -54,6 +64,7 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     gains: dict[str, list[float]] = {arm: [] for arm in args.arms}
+    drops: dict[str, list[float]] = {arm: [] for arm in args.arms}
     for seed in args.seeds:
         runs = [f"sp_s{seed}_{a}" for a in ARMS]
         for arm in args.arms:
@@ -61,6 +72,8 @@ def main() -> None:
             seconds = run_arm(CONFIG, run, seed, ARMS[arm], args.workdir, runs)
             rows = summarise(args.workdir / "results" / run, iterations)
             gains[arm].append(rows[-1]["greedy"] - rows[0]["greedy"])
+            pairs = itertools.pairwise(r["member_greedy"] for r in rows)
+            drops[arm].append(min(b - a for x, y in pairs for a, b in zip(x, y, strict=True)))
             for r in rows:
                 print(
                     f"| {seed} | {arm} | {r['iteration']} | {r['greedy']:.1f} / {r['sampled']:.1f} | {r['members']} | "
@@ -68,10 +81,14 @@ def main() -> None:
                     f"{cell(r.get('versus_previous'), 3)} | {round(seconds)} |",
                     flush=True,
                 )
-    print("\n| arm | change of mean greedy per seed | mean | sd |\n| --- | --- | --- | --- |")
+    print(
+        "\n| arm | change of mean greedy per seed | mean | sd | a member's largest fall in one iteration, per seed |"
+        "\n| --- | --- | --- | --- | --- |"
+    )
     for arm, values in gains.items():
         sd = statistics.stdev(values) if len(values) > 1 else None
-        print(f"| {arm} | {' '.join(f'{v:+.1f}' for v in values)} | {statistics.mean(values):+.1f} | {cell(sd)} |")
+        per_seed, falls = (" ".join(f"{v:+.1f}" for v in row) for row in (values, drops[arm]))
+        print(f"| {arm} | {per_seed} | {statistics.mean(values):+.1f} | {cell(sd)} | {falls} |")
 
 
 if __name__ == "__main__":

@@ -309,12 +309,12 @@ def test_debate_work_counts_speeches_and_branches_and_bounds_tokens():
 
 def test_selfplay_work_counts_the_previous_policy_from_iteration_one():
     work = estimate(load_config(REPO / "config" / "selfplay.yaml", SCHEMA)).to_dict()["work"]
-    # 3 members x 200 prompts x 4 samples, twice from iteration 1 (the previous policy answers too)
-    assert work["answers"]["per_iteration"] == [2400, 4800, 4800]
+    # 3 members x 500 prompts x 4 samples, twice from iteration 1 (the previous policy answers too)
+    assert work["answers"]["per_iteration"] == [6000, 12000, 12000]
     # C(4, 2) = 6 comparisons per prompt and member, then 4 against the previous policy
-    assert work["duels"]["per_iteration"] == [3600, 6000, 6000]
+    assert work["duels"]["per_iteration"] == [9000, 15000, 15000]
     # the two members other than the policy judge each comparison, by reference (one verdict, 16 tokens at most)
-    assert work["verdicts: peer (reference)"]["per_iteration"] == [7200, 12000, 12000]
+    assert work["verdicts: peer (reference)"]["per_iteration"] == [18000, 30000, 30000]
     assert work["verdicts: peer (reference)"]["tokens_each"] == 16
 
 
