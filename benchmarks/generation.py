@@ -2,7 +2,7 @@
 requests, and, for the hf backend, against a naive loop that generates one answer at a time.
 
 Usage: python benchmarks/generation.py [--backend hf|vllm] [--prompts 200] [--batch-size 256] [--samples 4]
-                                       [--max-new-tokens 32] [--repeats 3] [--device cpu]
+                                       [--max-new-tokens 8] [--repeats 3] [--device cpu]
                                        [--models benchmarks/gpu_check_models]
 (vllm: in the vllm environment, docs/vllm.md.)
 
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256, help="prompts per generate call (generation.batch_size)")
     parser.add_argument("--samples", type=int, default=4)
-    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=8, help="8: the embedded defaults' generation")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", type=Path, default=REPO / "benchmarks" / "gpu_check_models")
