@@ -4,6 +4,7 @@ An arm is the base config with some keys replaced. The arms of one seed share th
 arm trains it, the others copy it, so they differ only in what the arm changes.
 """
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -23,6 +24,15 @@ def merged(base: dict, overrides: dict) -> dict:
     for key, value in overrides.items():
         out[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
     return out
+
+
+def arm_arguments(description: str, arms: list[str]) -> argparse.Namespace:
+    """The command line every ablation benchmark takes: which seeds, which arms, where the runs go."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--arms", nargs="+", default=arms, choices=arms)
+    parser.add_argument("--workdir", type=Path, default=REPO)
+    return parser.parse_args()
 
 
 def run_arm(base_config: Path, run: str, seed: int, overrides: dict, workdir: Path, siblings: list[str]) -> float:

@@ -11,12 +11,11 @@ Runs Snakemake for real (one run per seed and arm, in results/abl_s<seed>_<arm>)
 that seed's bootstrap (copied, not retrained). Prints a markdown table of the figures per run and iteration.
 """
 
-import argparse
 import json
 from pathlib import Path
 
 import yaml
-from arms import REPO, accuracy_row, cell, run_arm
+from arms import REPO, accuracy_row, arm_arguments, cell, run_arm
 
 ARMS = {
     "verifier": {"judging": {"judges": ["verifier"], "signal": "verifier"}},
@@ -49,11 +48,7 @@ def summarise(workdir: Path, seed: int, arm: str, seconds: float, iterations: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--workdir", type=Path, default=REPO)
-    args = parser.parse_args()
+    args = arm_arguments(__doc__, list(ARMS))
     iterations = yaml.safe_load(CONFIG.read_text())["iterations"]
     print(
         "| seed | arm | iter | mean greedy | mean sampled | members greedy | pairs | chosen correct | abstain "

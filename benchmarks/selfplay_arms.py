@@ -9,13 +9,12 @@ per-member held-out greedy / sampled accuracy, pairs, chosen-answer correctness,
 previous policy, and the run's wall seconds; then the change of mean greedy accuracy per arm over the seeds.
 """
 
-import argparse
 import itertools
 import statistics
 from pathlib import Path
 
 import yaml
-from arms import REPO, accuracy_row, cell, read_json, run_arm
+from arms import REPO, accuracy_row, arm_arguments, cell, read_json, run_arm
 
 SPPO = {"loss_type": ["sppo", "sft"]}
 ARMS = {
@@ -52,11 +51,7 @@ def summarise(out: Path, iterations: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--workdir", type=Path, default=REPO)
-    args = parser.parse_args()
+    args = arm_arguments(__doc__, list(ARMS))
     iterations = yaml.safe_load(CONFIG.read_text())["iterations"]
     print(
         "| seed | arm | iter | mean greedy / sampled | members greedy | members sampled | pairs | chosen correct "
