@@ -35,8 +35,17 @@ def arm_arguments(description: str, arms: list[str]) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_arm(base_config: Path, run: str, seed: int, overrides: dict, workdir: Path, siblings: list[str]) -> float:
-    """Run Snakemake on ``base_config`` plus ``overrides`` as ``results/<run>`` with ``seed``; its wall seconds.
+def run_arm(
+    base_config: Path,
+    run: str,
+    seed: int,
+    overrides: dict,
+    workdir: Path,
+    siblings: list[str],
+    snakemake_args: tuple[str, ...] = (),
+) -> float:
+    """Run Snakemake on ``base_config`` plus ``overrides`` as ``results/<run>`` with ``seed``, and
+    ``snakemake_args``; its wall seconds.
 
     The bootstrap is copied from the first of ``siblings`` (runs of the same seed) that has one.
     """
@@ -63,6 +72,7 @@ def run_arm(base_config: Path, run: str, seed: int, overrides: dict, workdir: Pa
                 "--configfile",
                 str(path),
                 "--rerun-incomplete",
+                *snakemake_args,
             ],
             cwd=workdir,
             check=True,

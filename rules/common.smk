@@ -151,6 +151,13 @@ def previous_policy_files(wildcards):
     return PLAN.member_files(wildcards.model, int(wildcards.i) - 1)
 
 
+def inference_inputs(wildcards):
+    """The infer job's answers that an evaluate job, or a peer judge's job, of one member reads instead of loading
+    it (PLAN.reads_answers)."""
+    model = getattr(wildcards, "model", None) or wildcards.juror
+    return PLAN.inference_inputs(int(wildcards.i), model, getattr(wildcards, "judge", None))
+
+
 def group_files(wildcards):
     """What a generation job of a group waits for: each member's files, keyed apart by member."""
     return {

@@ -11,6 +11,7 @@ EVALUATION_JUDGE = PLAN.evaluation_judge
 rule evaluate:
     input:
         unpack(model_files),
+        unpack(inference_inputs),
         heldout=rules.task_splits.output.heldout,
     output:
         PLAN.pattern("evaluation"),

@@ -1,6 +1,6 @@
-# Each iteration's fresh prompts, answered by every model, one job per (engine group, shard): a group is one
-# member with the hf backend, all members on one base model with vllm (agon.plan.engine_groups). The matches come
-# from the protocol's rules (rules/schedule.smk, rules/selfplay.smk).
+# Each iteration's fresh prompts, answered by every model, one job per engine group (infer) or per (engine group,
+# shard) (generate_shard): a group is one member with the hf backend, all members on one base model with vllm
+# (agon.plan.engine_groups). The matches come from the protocol's rules (rules/schedule.smk, rules/selfplay.smk).
 
 
 # Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
@@ -49,32 +49,71 @@ rule duel_prompts:
         "../workflow/scripts/duel_prompts.py"
 
 
-rule generate_shard:
-    input:
-        unpack(group_files),
-        prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
-    output:
-        temp(PLAN.pattern("generation_shard")),
-    log:
-        PLAN.log("generate_shard"),
-    benchmark:
-        PLAN.benchmark("generate_shard")
-    conda:
-        ENV
-    threads: config["threads"]
-    resources:
-        gpu=gpus(),
-        mem_mb=8000,
-        runtime=60,
-    params:
-        specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
-        generation=config["generation"],
-        device=config["device"],
-        shards=PLAN.generation_shards,
-        # Per member, not per group: a member's answers do not depend on which members share its engine.
-        seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in PLAN.groups[wc.group]},
-    script:
-        "../workflow/scripts/generate.py"
+# One model load per member and iteration (PLAN.one_load): the infer job of a group answers its duels, and also
+# writes each member's greedy answers as a reference judge and its held-out evaluation answers, which the judge
+# and evaluate jobs read instead of loading the model (agon.inference). The evaluation and judging settings are read
+# from the config in the job, not passed as params, so that changing them re-runs only the judge or evaluate jobs:
+# those then see the infer job's recorded settings differ and load the model themselves.
+if PLAN.one_load:
+
+    rule infer:
+        input:
+            unpack(group_files),
+            prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
+            matches=PLAN.pattern("matches"),
+            heldout=rules.task_splits.output.heldout,
+        output:
+            **PLAN.inference_patterns(),
+            generations=temp(PLAN.pattern("generation_shard", shard=0)),
+        log:
+            PLAN.log("infer"),
+        benchmark:
+            PLAN.benchmark("infer")
+        conda:
+            ENV
+        threads: config["threads"]
+        resources:
+            gpu=gpus(),
+            mem_mb=8000,
+            runtime=90,
+        params:
+            specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
+            generation=config["generation"],
+            device=config["device"],
+            seeds=lambda wc: {m: job_seed("generate", wc.i, m, 0) for m in PLAN.groups[wc.group]},
+            evaluation_seeds=lambda wc: {m: job_seed("evaluate", wc.i, m) for m in PLAN.groups[wc.group]},
+            judge_shards=PLAN.judge_shards,
+        script:
+            "../workflow/scripts/infer.py"
+
+else:
+
+    rule generate_shard:
+        input:
+            unpack(group_files),
+            prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
+        output:
+            temp(PLAN.pattern("generation_shard")),
+        log:
+            PLAN.log("generate_shard"),
+        benchmark:
+            PLAN.benchmark("generate_shard")
+        conda:
+            ENV
+        threads: config["threads"]
+        resources:
+            gpu=gpus(),
+            mem_mb=8000,
+            runtime=60,
+        params:
+            specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
+            generation=config["generation"],
+            device=config["device"],
+            shards=PLAN.generation_shards,
+            # Per member, not per group: a member's answers do not depend on which members share its engine.
+            seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in PLAN.groups[wc.group]},
+        script:
+            "../workflow/scripts/generate.py"
 
 
 rule gather_generations:

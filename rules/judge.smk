@@ -16,6 +16,7 @@ rule judge_by_member:
     input:
         unpack(model_files),
         unpack(judge_inputs),
+        unpack(inference_inputs),
     output:
         **shard_outputs(),
     log:

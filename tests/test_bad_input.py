@@ -71,7 +71,8 @@ def config_error(config: dict) -> str:
         (
             {"generation": {"temprature": 0.7}},
             "unknown key(s) 'temprature' at 'generation'; allowed keys: backend, batch_size, max_new_tokens, "
-            "samples_per_prompt, shards, temperature, top_k, top_p, vllm; did you mean 'temperature' for 'temprature'?",
+            "one_load, samples_per_prompt, shards, temperature, top_k, top_p, vllm; did you mean 'temperature' for "
+            "'temprature'?",
         ),
         # a typo at the top level
         ({"iteration": 2}, "unknown key(s) 'iteration' at the top level; allowed keys: "),

@@ -293,6 +293,27 @@ def test_estimated_work_is_what_the_nano_run_wrote(nano_run):
     assert work["evaluation answers"]["total"] == answered == 360
 
 
+def test_estimate_counts_model_loads_per_member_and_iteration():
+    config = load_config(REPO / "config" / "config.yaml", SCHEMA)
+    # one load per member and iteration (the infer job); the last evaluation loads each member itself
+    assert estimate(config).model_loads.per_iteration == (4, 4, 4) and estimate(config).model_loads.once == 4
+    code, out, _ = agon("estimate", REPO / "config" / "config.yaml")
+    assert code == 0
+    assert (
+        "model loads for inference (engine starts with vllm): 4 per iteration (1 per member), 4 for the last "
+        "evaluation; training not counted"
+    ) in out.splitlines()
+    # a load per stage: generate, judge by reference, evaluate
+    config["generation"]["one_load"] = False
+    assert estimate(config).model_loads.per_iteration == (12, 12, 12)
+    # judging by likelihood loads the judge's model with or without one_load
+    config["generation"]["one_load"], config["judging"]["peer_mode"] = True, "likelihood"
+    assert estimate(config).model_loads.per_iteration == (8, 8, 8)
+    # selfplay: the previous policy answers too from iteration 1
+    selfplay = estimate(load_config(REPO / "config" / "selfplay.yaml", SCHEMA)).model_loads
+    assert selfplay.per_iteration == (3, 6, 6) and selfplay.once == 3
+
+
 def test_debate_work_counts_speeches_and_branches_and_bounds_tokens():
     config = load_config(REPO / "config" / "debate.yaml", SCHEMA)
     work = estimate(config).to_dict()["work"]
@@ -338,9 +359,10 @@ def test_estimate_text_and_its_errors(tmp_path):
 # --- estimate: time -------------------------------------------------------------------------------------------
 
 # Seconds of the synthetic nano run's jobs: bookkeeping 1 s, a member's SFT 10 s, judging and training 2 s, and
-# the generating jobs 1 s of start plus 1 s per 64 units of work (answers times tokens): a generation shard (12 duels
-# x 2 duellists x 2 samples over 3 members and 2 shards = 8 answers of 8 tokens) 2 s, an evaluation (20 prompts x 3
-# answers x 8 tokens) 8.5 s.
+# the generating jobs 1 s of start plus 1 s per 64 units of work (answers times tokens). An infer job (one per
+# member, generation.one_load) answers 12 duels x 2 duellists x 2 samples over 3 members = 16 answers of 8 tokens
+# and the 20 held-out prompts 3 times (60 answers of 8 tokens): 608 units, 10.5 s. An evaluation that reads the
+# infer job's answers does no model work: 1 s; the last one answers the held-out prompts itself: 480 units, 8.5 s.
 SYNTHETIC_SECONDS = {"embedded_member": 10.0, "judge_by_member": 2.0, "train": 2.0}
 
 
@@ -349,7 +371,7 @@ def synthetic_run(root: Path, config: dict) -> Path:
     plan = Plan.from_config(config, root=root)
     for job in plan.jobs():
         seconds = SYNTHETIC_SECONDS.get(job.rule, 1.0)
-        if job.rule in ("generate_shard", "evaluate"):
+        if job.rule in ("infer", "evaluate"):
             seconds = 1 + units(config, plan, job) / 64
         record = root / "benchmarks" / f"{job.log}.tsv"
         record.parent.mkdir(parents=True, exist_ok=True)
@@ -365,28 +387,30 @@ def test_time_is_scheduled_from_a_runs_records_and_scaled_by_the_work_of_each_jo
     config = load_config(NANO, SCHEMA)
     run_dir = synthetic_run(tmp_path / "results" / "nano", config)
     records = read_run(run_dir, config, per_job=0.0)
-    assert len(records.records) == 46
-    # generating jobs: 2 s at 64 units, 8.5 s at 480: 1 s of start, then 1 s per 64 units
+    assert len(records.records) == 43
+    # generating jobs: 1 s at 0 units, 8.5 s at 480, 10.5 s at 608: 1 s of start, then 1 s per 64 units
     assert records.start == pytest.approx(1.0)
     # one job at a time: every job's seconds one after another. 25 bookkeeping jobs (the verifier among them) of
-    # 1 s, 3 members of 10 s, 6 generation shards of 2 s, 6 evaluations of 8.5 s, 3 judges and 3 trainings of 2 s
+    # 1 s, 3 members of 10 s, 3 infer jobs of 10.5 s, 3 evaluations of 1 s and 3 of 8.5 s, 3 judges and 3
+    # trainings of 2 s
     one = time_estimate(config, records, slots=1)
-    assert one.wall_seconds == one.job_seconds == pytest.approx(25 + 30 + 12 + 51 + 6 + 6)
-    assert one.model_seconds == pytest.approx(30 + 12 + 51 + 6 + 6) and one.gpu_hours == 0
-    # as many slots as jobs: the longest chain of inputs. Splits 1, tokenizer 1, the members 10, their shards 2,
-    # gathers 1, the judges 2, gathers 1, rate 1, pairs 1, training 2, the evaluation after it 8.5, trajectory 1, a
-    # figure 1
-    assert time_estimate(config, records, slots=100).wall_seconds == pytest.approx(32.5)
+    assert one.wall_seconds == one.job_seconds == pytest.approx(25 + 30 + 31.5 + 3 + 25.5 + 6 + 6)
+    assert one.model_seconds == pytest.approx(30 + 31.5 + 3 + 25.5 + 6 + 6) and one.gpu_hours == 0
+    # as many slots as jobs: the longest chain of inputs. Splits 1, tokenizer 1, the members 10, their infer jobs
+    # 10.5, gathers 1, the judges 2, gathers 1, rate 1, pairs 1, training 2, the evaluation after it 8.5,
+    # trajectory 1, a figure 1
+    assert time_estimate(config, records, slots=100).wall_seconds == pytest.approx(41)
     two = time_estimate(config, records, slots=2).wall_seconds
-    assert 130 / 2 <= two < 130
-    # twice the generated tokens per answer: each shard's 1 s of work becomes 2 s, the evaluations stay
+    assert 127 / 2 <= two < 127
+    # twice the generated tokens per answer: the duel answers of each infer job (128 of its 608 units) take twice
+    # as long, 2 s more each; the evaluations stay
     longer = load_config(NANO, SCHEMA)
     longer["generation"]["max_new_tokens"] *= 2
-    assert time_estimate(longer, records, slots=1).job_seconds == pytest.approx(130 + 6)
+    assert time_estimate(longer, records, slots=1).job_seconds == pytest.approx(127 + 6)
     # a GPU per model job: the model jobs' hours
     on_gpus = load_config(NANO, SCHEMA)
     on_gpus["gpus_per_job"] = 2
-    assert time_estimate(on_gpus, records, slots=1).gpu_hours == pytest.approx(2 * 105 / 3600)
+    assert time_estimate(on_gpus, records, slots=1).gpu_hours == pytest.approx(2 * 102 / 3600)
 
 
 def test_estimate_times_a_config_from_a_finished_run_with_overrides(tmp_path):
@@ -397,14 +421,15 @@ def test_estimate_times_a_config_from_a_finished_run_with_overrides(tmp_path):
     assert code == 0, err
     timing = json.loads(out)["time"]
     assert timing["jobs_in_parallel"] == 1 and timing["from"] == f"the benchmark records of {run_dir}"
-    assert timing["wall_seconds"] == pytest.approx(130 + 46 * per_job, abs=0.1)
-    # a second iteration, as snakemake --config iterations=2: 29 more jobs of iteration 1, 3 more evaluations; each
-    # takes the seconds of the same member's or judge's jobs of the run
+    assert timing["wall_seconds"] == pytest.approx(127 + 43 * per_job, abs=0.1)
+    # a second iteration, as snakemake --config iterations=2: 26 more jobs of iteration 1, 3 more evaluations; each
+    # takes the seconds of the same member's or judge's jobs of the run. Iteration 1's evaluations now read the
+    # infer job's answers (1 s, not 8.5 s); iteration 2's answer for themselves (8.5 s)
     code, out, err = agon("estimate", NANO, "--from", run_dir, "--jobs", "1", "--config", "iterations=2")
     assert code == 0, err
     assert out.startswith(f"{NANO} --config iterations=2: protocol tribe, 3 models, 2 iterations of 12 prompts\n")
-    added = 17 * 1 + 6 * 2 + 3 * 2 + 3 * 2 + 3 * 8.5  # bookkeeping, shards, judges, trainings, evaluations
-    minutes, seconds = divmod(round(130 + added + (46 + 32) * per_job), 60)
+    added = 17 * 1 + 3 * 10.5 + 3 * 2 + 3 * 2 + 3 * 8.5 - 3 * 7.5  # bookkeeping, infer, judges, trainings, evaluations
+    minutes, seconds = divmod(round(127 + added + (43 + 29) * per_job), 60)
     assert f"  wall time  {minutes} min {seconds} s" in out.splitlines()
     assert "  GPU hours  0: model jobs ask for no GPU (device is not cuda and gpus_per_job is unset)" in out
 

@@ -17,7 +17,7 @@ from agon.plan import FILES, LOGS, Plan, fill
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
 RULES = {path.name: path.read_text() for path in (REPO / "rules").glob("*.smk")}
-WILDCARDS = {"run", "i", "model", "group", "shard", "turn", "judge", "juror", "scheme", "split", "figure"}
+WILDCARDS = {"run", "i", "model", "group", "shard", "turn", "judge", "juror", "scheme", "split", "figure", "decoding"}
 
 
 def plan_of(**config) -> Plan:
@@ -31,7 +31,9 @@ def rule_blocks() -> dict[str, str]:
     """Each rule of rules/*.smk and the text of its block."""
     blocks = {}
     for text in RULES.values():
-        for match in re.finditer(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+        # a rule at the top level, or inside an if/else block (rules/generate.smk's infer and generate_shard)
+        pattern = r"^[ \t]*(?:rule (\w+):|use rule \w+ as (\w+) with:)\n((?:[ \t]+.*\n|\n)*)"
+        for match in re.finditer(pattern, text, re.M):
             blocks[match[1] or match[2]] = match[3]
     return blocks
 
@@ -81,6 +83,43 @@ def test_tribe_jobs_of_three_members_worked_out_by_hand():
     assert per_rule["evaluate"] == 3 * 3
     assert per_rule["embedded_member"] == 3 and per_rule["task_splits"] == per_rule["tokenizer"] == 1
     assert plan.figures == ["accuracy", "win_rates", "training", "pairs", "ratings_sparta"]
+
+
+def test_one_load_runs_one_infer_job_per_member_and_iteration_and_its_readers_wait_for_it():
+    plan = plan_of(iterations=2, judging={"judges": ["peer", "verifier"], "peer_mode": "reference", "shards": 2})
+    per_rule = Counter(job.rule for job in plan.jobs())
+    assert plan.one_load and per_rule["infer"] == 2 * 3 and "generate_shard" not in per_rule
+    infer = next(job for job in plan.jobs() if job.rule == "infer")
+    # the duel answers are a shard, deleted once gathered; the answers for the judge and evaluate jobs stay
+    assert infer.temporary == ("iter_0/generations/shards/ada/0.parquet",)
+    assert infer.kept == (
+        "iter_0/inference/ada/settings.json",
+        "iter_0/inference/ada/heldout_greedy.parquet",
+        "iter_0/inference/ada/heldout_sampled.parquet",
+        "iter_0/inference/ada/references/0.parquet",
+        "iter_0/inference/ada/references/1.parquet",
+    )
+    assert plan.inference_inputs(1, "bix")["inference_references_1"] == (
+        "results/default/iter_1/inference/bix/references/1.parquet"
+    )
+    # the last evaluation has no infer job, and a judge that does not answer by reference reads nothing from it
+    assert plan.inference_inputs(2, "bix") == {} and plan.inference_inputs(0, "bix", "logprob") == {}
+    assert plan.reads_answers(0) and plan.reads_answers(0, "peer") and not plan.reads_answers(0, "logprob")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"generation": {"one_load": False}},
+        {"generation": {"shards": 2}},
+        {"protocol": "debate"},
+    ],
+    ids=["off", "generation shards", "debate"],
+)
+def test_one_load_is_off_where_asked_or_where_it_would_change_outputs(config):
+    plan = plan_of(iterations=1, **config)
+    assert not plan.one_load and "infer" not in {job.rule for job in plan.jobs()}
+    assert plan.inference_inputs(0, "ada") == {} and not plan.reads_answers(0)
 
 
 def test_targets_are_every_kept_output_once_and_no_shard():

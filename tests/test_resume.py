@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
-from .testing_utils import NANO, run_to_the_end, snakemake, start_snakemake
+from .testing_utils import NANO, run_from_population, run_to_the_end, snakemake, start_snakemake
 
 CHAINS = int(os.environ.get("AGON_KILL_CHAINS", "1"))
 
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.slow
 # The rules whose jobs make up each stage of an iteration.
 STAGES = {
     "bootstrap": {"task_splits", "tokenizer", "embedded_member"},
-    "generate": {"generate_shard", "gather_generations"},
+    "generate": {"infer", "gather_generations"},
     "judge": {"judge_by_member", "judge_by_verifier", "gather_member_judgments"},
     "rate": {"rate", "compare_schemes"},
     "pairs": {"pairs"},
@@ -197,3 +198,41 @@ def test_killed_in_every_stage_and_resumed_gives_the_outputs_of_an_uninterrupted
     # a kill loses at most the jobs in flight: what had finished is never written again
     assert redone(kills, tmp_path) == [], report
     assert differences(nano_run, tmp_path / "results" / "nano") == [], report
+
+
+def inference_loads(results: Path, iteration: int) -> int:
+    """The members' checkpoints loaded for inference in ``iteration``, as the jobs' logs say (agon.models)."""
+    logs = [
+        log for stage in ("generate", "infer", "judge", "evaluate") for log in (results / "logs" / stage).rglob("*.log")
+    ]
+    return sum(
+        line.count("loading model ")
+        for log in logs
+        if f"iter_{iteration}" in log.parts
+        for line in log.read_text().splitlines()
+    )
+
+
+def reference_run(population: Path, root: Path, one_load: bool) -> Path:
+    """nano.yaml with its peers judging by reference, run from the population with generation.one_load as given:
+    its results folder."""
+    config = yaml.safe_load(NANO.read_text())
+    config["judging"]["peer_mode"] = "reference"
+    config["generation"]["one_load"] = one_load
+    root.mkdir(parents=True)
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return run_from_population(population, path, root)
+
+
+def test_one_load_gives_the_outputs_of_a_load_per_stage(population, tmp_path):
+    # Peers judging by reference, so that the infer job also answers as each member's reference judge: one load
+    # per member and iteration (the default) against a load per stage (generate, judge, evaluate). The files must
+    # be the same, the infer job's own aside, both runs under the same run name.
+    one = reference_run(population, tmp_path / "one_load", one_load=True)
+    three = reference_run(population, tmp_path / "three_loads", one_load=False)
+    members = len(yaml.safe_load(NANO.read_text())["models"])
+    assert (inference_loads(one, 0), inference_loads(three, 0)) == (members, 3 * members)
+    inference = sorted(str(p.relative_to(one)) for p in one.glob("iter_0/inference/**/*") if p.is_file())
+    assert len(inference) == members * 4  # settings, greedy and sampled held-out answers, references of 1 shard
+    assert differences(one, three) == [f"only in {one}: {name}" for name in inference]

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SLURM = REPO / "tests" / "slurm"
 # The rules that load a model and so carry the GPU tag; everything else runs on the submit host (localrules).
-MODEL_JOBS = {"embedded_member": 2, "generate_shard": 2, "train": 2, "evaluate": 4}
+MODEL_JOBS = {"embedded_member": 2, "infer": 2, "train": 2, "evaluate": 4}
 
 
 @pytest.fixture(scope="module")

@@ -124,9 +124,9 @@ def test_a_peer_judging_by_reference_generates_through_vllm_as_through_hf(popula
     assert verdicts["hf"]["raw"].str.len().gt(0).all()  # the judge's own answers, the same from both backends
 
 
-def run_generation(tmp_path: Path, population: dict[str, ModelSpec], backend: str) -> pd.DataFrame:
-    """Snakemake, for real, up to iteration 0's generations of a population on one base; returns them and
-    the names of the jobs that ran."""
+def run_generation(tmp_path: Path, population: dict[str, ModelSpec], backend: str) -> tuple:
+    """Snakemake, for real, up to iteration 0's generations of a population on one base: its generations, its
+    greedy held-out answers (the infer job's, generation.one_load) and the names of the infer jobs that ran."""
     config = yaml.safe_load(MICRO.read_text())
     config["models"] = {
         name: {"base": spec.base, "adapter": spec.adapter} if spec.adapter else {"base": spec.base}
@@ -146,16 +146,26 @@ def run_generation(tmp_path: Path, population: dict[str, ModelSpec], backend: st
     targets = [f"results/micro/iter_0/generations/{name}.parquet" for name in population]
     done = snakemake(*targets, "--configfile", config_path, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
-    generate_logs = sorted((tmp_path / "results/micro/logs/generate/iter_0").iterdir())
+    infer_logs = sorted((tmp_path / "results/micro/logs/infer/iter_0").iterdir())
     frames = [read_table(tmp_path / target, GENERATIONS) for target in targets]
-    return pd.concat(frames, ignore_index=True), [p.name for p in generate_logs]
+    heldout = [
+        read_table(path, GENERATIONS)
+        for path in sorted(tmp_path.glob("results/micro/iter_0/inference/*/heldout_greedy.parquet"))
+    ]
+    return (
+        pd.concat(frames, ignore_index=True),
+        pd.concat(heldout).sort_values(["model", "prompt_id"], ignore_index=True),
+        [p.stem for p in infer_logs],
+    )
 
 
 def test_a_workflow_run_with_the_vllm_backend_answers_all_members_on_one_base_in_one_job(tmp_path, population):
-    vllm_rows, vllm_jobs = run_generation(tmp_path / "vllm", population, "vllm")
-    hf_rows, hf_jobs = run_generation(tmp_path / "hf", population, "hf")
+    vllm_rows, vllm_heldout, vllm_jobs = run_generation(tmp_path / "vllm", population, "vllm")
+    hf_rows, hf_heldout, hf_jobs = run_generation(tmp_path / "hf", population, "hf")
     assert vllm_jobs == ["plain"]  # one engine for the group, named after its first member
     assert hf_jobs == sorted(population)  # one job per member
     assert set(vllm_rows["backend"]) == {"vllm"} and set(hf_rows["backend"]) == {"hf"}
     columns = ["prompt_id", "model", "sample", "response", "n_tokens", "finish_reason", "adapter", "seed"]
     pd.testing.assert_frame_equal(vllm_rows[columns], hf_rows[columns])
+    # the same engine answered every member's held-out prompts too, greedily as HF does
+    pd.testing.assert_frame_equal(vllm_heldout[columns], hf_heldout[columns])

@@ -39,7 +39,7 @@ def test_default_config_dry_run_plans_every_iteration(tmp_path):
     # 3 iterations: 4 members x 3 generations, judges and trainings; evaluations at iterations 0..3
     expected = [
         ("embedded_member", 4),
-        ("generate_shard", 12),
+        ("infer", 12),
         ("judge_by_member", 12),
         ("gather_member_judgments", 12),
         ("judge_by_verifier", 3),

@@ -11,13 +11,12 @@ pairs it would be judging the effect of.
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-import torch
 
 from agon.contracts import (
     GENERATIONS,
@@ -30,13 +29,13 @@ from agon.contracts import (
     write_table,
 )
 from agon.files import write_json
-from agon.generation import SamplingConfig, make_generator
-from agon.generation import completions_frame as answers_frame
+from agon.generation import make_generator
+from agon.inference import InferenceAnswers, answer_heldout
 from agon.judging import JudgeConfig, duels_frame, make_external_judge, make_judge
 from agon.judging.protocol import Judge
 from agon.models import ModelSpec
 from agon.names import MEMBER_METHODS
-from agon.plan import checkpoint_name, member_of
+from agon.plan import DECODINGS, checkpoint_name, member_of
 from agon.ratings.verdicts import duel_verdicts
 from agon.ratings.win_rate import wilson_interval
 from agon.tasks import checker
@@ -83,16 +82,22 @@ def evaluate_model(
     engine: Mapping | None = None,
     threads: int = 1,
     answers_path: str | Path | None = None,
+    inference: Mapping[str, str | Path] | None = None,
 ) -> dict:
     """Write ``{greedy_accuracy, sampled_accuracy, ...}`` of ``spec`` on the held-out prompts as JSON, and with
-    ``answers_path`` the greedy answers as a generations table, for the win rate against the base."""
-    torch.set_num_threads(threads)
+    ``answers_path`` the greedy answers as a generations table, for the win rate against the base.
+
+    With ``inference`` (an infer job's files) the answers come from there when that job made them with these
+    settings; otherwise the model is loaded here.
+    """
     heldout = read_table(heldout_path, PROMPTS)
-    prompts, references = heldout["prompt"].tolist(), heldout["reference"].tolist()
-    generator = make_generator(backend, spec, device, engine)
+    answers = InferenceAnswers(inference).heldout(spec.name, cfg, seed, backend) if inference else None
+    if answers is None:
+        import torch
+
+        torch.set_num_threads(threads)
+        answers = answer_heldout(make_generator(backend, spec, device, engine), spec, heldout, cfg, seed)
     is_correct = checker(evaluator) if evaluator else None
-    greedy = SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, n=1, batch_size=cfg.batch_size)
-    sampled = replace(greedy, temperature=cfg.temperature, n=cfg.samples_per_prompt)
     metrics: dict[str, object] = {
         "model": spec.name,
         "adapter": spec.adapter,
@@ -102,14 +107,13 @@ def evaluate_model(
         "samples_per_prompt": cfg.samples_per_prompt,
         "temperature": cfg.temperature,
         "seed": seed,
-        "backend": generator.backend,
+        "backend": backend,
     }
-    for label, sampling in (("greedy", greedy), ("sampled", sampled)):
-        completions = generator.generate(prompts, sampling, seed)
-        if label == "greedy" and answers_path is not None:
-            write_table(answers_frame(heldout, completions, spec, seed, generator.backend), answers_path, GENERATIONS)
-        texts = [[c.text for c in samples] for samples in completions]
-        acc, n = accuracy(texts, references, is_correct)
+    if answers_path is not None:
+        write_table(answers["greedy"], answers_path, GENERATIONS)
+    for label in DECODINGS:
+        by_prompt = answers[label].groupby("prompt_id", sort=False)["response"].agg(list)
+        acc, n = accuracy(by_prompt.loc[heldout["prompt_id"]].tolist(), heldout["reference"].tolist(), is_correct)
         metrics[f"{label}_accuracy"] = acc
         metrics[f"{label}_answers"] = n
         shown = "unchecked" if acc is None else f"{acc:.3f}"
@@ -239,6 +243,8 @@ def write_win_rates_vs_base(
     ``base_paths`` by model) and every verdict (``judgments_path``), judged by ``panel``: a member never judges its
     own model's duels.
     """
+    import torch
+
     torch.set_num_threads(threads)
     heldout = read_table(heldout_path, PROMPTS)
     models = list(answer_paths)

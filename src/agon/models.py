@@ -1,16 +1,22 @@
-"""Population members: where a model's weights come from, and loading them for inference."""
+"""Population members: where a model's weights come from, and loading them for inference.
+
+torch, transformers and safetensors load inside the functions that use them: a job that only reads a member's
+answers (the judge and evaluate jobs of a one-load run) names a ModelSpec without paying seconds of imports.
+"""
+
+from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
-from jinja2 import TemplateError
-from safetensors import SafetensorError, safe_open
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from typing import TYPE_CHECKING
 
 from agon.files import looks_like_path
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ class ModelSpec:
     trust_remote_code: bool = False
 
     @classmethod
-    def from_dict(cls, cfg: dict) -> "ModelSpec":
+    def from_dict(cls, cfg: dict) -> ModelSpec:
         return cls(
             name=cfg["name"],
             base=cfg["base"],
@@ -46,6 +52,8 @@ class ModelSpec:
 
 
 def resolve_device(device: str) -> torch.device:
+    import torch
+
     match device:
         case "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -57,6 +65,8 @@ def resolve_device(device: str) -> torch.device:
 
 def _check_safetensors(path: Path, who: str) -> None:
     """Read the file's header: a truncated or foreign file fails here, named, before any model loads."""
+    from safetensors import SafetensorError, safe_open
+
     try:
         with safe_open(path, framework="pt"):
             pass
@@ -140,6 +150,9 @@ def read_chat_template(template: str, who: str) -> str:
 
 
 def load_tokenizer(spec: ModelSpec) -> PreTrainedTokenizerBase:
+    from jinja2 import TemplateError
+    from transformers import AutoTokenizer
+
     who = f"model {spec.name}"
     template = None if spec.chat_template is None else read_chat_template(spec.chat_template, who)
     tokenizer = AutoTokenizer.from_pretrained(spec.base, trust_remote_code=spec.trust_remote_code)
@@ -159,8 +172,13 @@ def load_tokenizer(spec: ModelSpec) -> PreTrainedTokenizerBase:
 
 def load_for_inference(spec: ModelSpec, device: torch.device) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load base (+ adapter, merged for speed) in eval mode on ``device``; the files are checked first."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
     check_model_dir(spec.base, f"model {spec.name}")
     adapter = None if spec.adapter is None else local_adapter(spec.adapter, f"model {spec.name}")
+    # benchmarks/one_load.py counts the loads by this line
+    logger.info("loading model %s for inference on %s", spec.name, device)
     tokenizer = load_tokenizer(spec)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(

@@ -20,7 +20,8 @@ from agon.debate.config import DebateConfig, turns
 from agon.names import MEMBER_METHODS, is_embedded
 
 # Every file or folder a run writes, relative to its folder ``results/<run>``. Wildcards: i (iteration), model,
-# group (members one generation job serves), shard, turn, judge, juror, scheme, split, figure.
+# group (members one generation job serves), shard, turn, judge, juror, scheme, split, figure, decoding (greedy or
+# sampled held-out answers).
 FILES: dict[str, str] = {
     "split": "data/{split}.parquet",
     "tokenizer": "bootstrap/tokenizer",
@@ -30,6 +31,9 @@ FILES: dict[str, str] = {
     "duel_prompts": "iter_{i}/prompts/{model}.parquet",
     "generation_shard": "iter_{i}/generations/shards/{group}/{shard}.parquet",
     "generations": "iter_{i}/generations/{model}.parquet",
+    "inference_settings": "iter_{i}/inference/{group}/settings.json",
+    "inference_heldout": "iter_{i}/inference/{group}/heldout_{decoding}.parquet",
+    "inference_references": "iter_{i}/inference/{group}/references/{shard}.parquet",
     "previous_generations": "iter_{i}/generations/previous/{model}.parquet",
     "speeches": "iter_{i}/debate/turn_{turn}/{model}.parquet",
     "transcripts": "iter_{i}/transcripts.parquet",
@@ -78,6 +82,7 @@ LOGS: dict[str, str] = {
     "debate_matches": "debate_matches/iter_{i}",
     "duel_prompts": "duel_prompts/iter_{i}/{model}",
     "generate_shard": "generate/iter_{i}/{group}/{shard}",
+    "infer": "infer/iter_{i}/{group}",
     "gather_generations": "gather_generations/iter_{i}/{model}",
     "selfplay_previous_policy": "selfplay_previous_policy/iter_{i}/{model}",
     "debate_turn": "debate_turn/iter_{i}/turn_{turn}/{model}",
@@ -115,6 +120,8 @@ LOGS: dict[str, str] = {
 MATCHES_RULE = {"tribe": "schedule", "selfplay": "selfplay_matches", "debate": "debate_matches"}
 PROTOCOLS = tuple(MATCHES_RULE)
 SPLITS = ("train", "preference", "heldout")
+# The held-out answers an evaluation scores: one greedy answer per prompt, and evaluation.samples_per_prompt samples.
+DECODINGS = ("greedy", "sampled")
 ITERATION_DIR = re.compile(r"iter_(\d+)")
 _WILDCARD = re.compile(r"\{(\w+)\}")
 
@@ -140,6 +147,17 @@ def fill(pattern: str, **wildcards: object) -> str:
     return _WILDCARD.sub(lambda m: str(wildcards[m[1]]) if m[1] in wildcards else m[0], pattern)
 
 
+def log_wildcards(rule: str, log: str) -> dict[str, str]:
+    """The wildcards of a job, read back from its log path with its rule's pattern (``LOGS``)."""
+    # split on the wildcards: literal text, a wildcard's name, literal text, ...
+    parts = _WILDCARD.split(LOGS[rule])
+    pattern = "".join(f"(?P<{part}>[^/]+)" if k % 2 else re.escape(part) for k, part in enumerate(parts))
+    found = re.fullmatch(pattern, log)
+    if found is None:
+        raise ValueError(f"{log}: not a log of rule {rule} ({LOGS[rule]})")
+    return found.groupdict()
+
+
 @dataclass(frozen=True)
 class Job:
     """One job of a run: its rule, the stage it belongs to and the files it writes (relative to the run folder)."""
@@ -150,7 +168,16 @@ class Job:
     outputs: tuple[str, ...]
     log: str
     # Outputs Snakemake deletes once consumed (generation and judgment shards): never a finished stage's file.
-    temporary: bool = False
+    temporary: tuple[str, ...] = ()
+
+    @property
+    def wildcards(self) -> dict[str, str]:
+        return log_wildcards(self.rule, self.log)
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """The outputs that stay on disk once the run is done."""
+        return tuple(out for out in self.outputs if out not in self.temporary)
 
 
 @dataclass(frozen=True)
@@ -173,6 +200,10 @@ class Plan:
     turns: int = 0
     generation_shards: int = 1
     judge_shards: int = 1
+    # generation.one_load where it applies (``one_load``): one inference job per group and iteration.
+    one_load_requested: bool = False
+    # judging.peer_mode: whether the peer judge answers each prompt itself (reference), which the infer job can do.
+    peer_mode: str = "likelihood"
     # Members one generation job serves, keyed by the first: each alone with hf, all on one base model with vllm.
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The judge of each model's win rate against its iteration-0 self (evaluation.judge resolved); None: no such rate.
@@ -210,6 +241,8 @@ class Plan:
             turns=len(turns(DebateConfig.from_dict(config["debate"]))),
             generation_shards=config["generation"]["shards"],
             judge_shards=judging["shards"],
+            one_load_requested=config["generation"]["one_load"],
+            peer_mode=judging["peer_mode"],
             groups=engine_groups(config),
             evaluation_judge=evaluation_judge(config),
             tournament_judge=tournament_judge(config),
@@ -279,6 +312,48 @@ class Plan:
         """Whether the evaluate jobs keep their greedy held-out answers: for the win rates against iteration 0 or
         for the tournament, which compare them."""
         return self.vs_base or self.tournament
+
+    @property
+    def one_load(self) -> bool:
+        """Whether one job per group and iteration loads the models once for every inference stage (the infer
+        rule): its duel answers, its greedy answers as a reference judge and its held-out evaluation answers.
+
+        Only where it changes no output: tribe and selfplay (debate's speeches are turns of their own) with one
+        generation shard per group (the held-out and reference answers are not cut into generation shards).
+        """
+        return self.one_load_requested and self.protocol != "debate" and self.generation_shards == 1
+
+    def inference_patterns(self) -> dict[str, str]:
+        """What the infer job writes beside its duel answers, as rule patterns (wildcards run, i, group), by key:
+        the settings it answered with (settings), the greedy and sampled held-out answers, and per judge shard the
+        greedy answers of each member as a reference judge (references_<shard>)."""
+        return {key: f"results/{{run}}/{path}" for key, path in self._inference_files().items()}
+
+    def reads_answers(self, i: int, judge: str | None = None) -> bool:
+        """Whether the evaluate job (``judge`` None) or a member judge's job of iteration i reads its member's answers
+        from the infer job instead of loading the model: with one_load, in an iteration that generates (the last
+        evaluation has no infer job), and of the judges only the peer judge answering by reference."""
+        if not self.one_load or i >= self.iterations:
+            return False
+        return judge is None or (judge == "peer" and self.peer_mode == "reference")
+
+    def inference_inputs(self, i: int, model: str, judge: str | None = None) -> dict[str, str]:
+        """The infer job's files that the evaluate job (``judge`` None) or a member judge's job of ``model`` in
+        iteration i reads (``reads_answers``), as rule inputs: keys prefixed ``inference_``."""
+        if not self.reads_answers(i, judge):
+            return {}
+        files = self._inference_files(i=i, group=self.group_of(model))
+        return {f"inference_{key}": self.path_of(path) for key, path in files.items()}
+
+    def _inference_files(self, **wildcards: object) -> dict[str, str]:
+        return {
+            "settings": fill(FILES["inference_settings"], **wildcards),
+            **{d: fill(FILES["inference_heldout"], decoding=d, **wildcards) for d in DECODINGS},
+            **{
+                f"references_{s}": fill(FILES["inference_references"], shard=s, **wildcards)
+                for s in range(self.judge_shards)
+            },
+        }
 
     # --- the tournament of every checkpoint -------------------------------------------------------------------
 
@@ -386,14 +461,17 @@ class Plan:
 
     def targets(self) -> list[str]:
         """What ``snakemake`` builds by default: every file of every job but the temporary ones."""
-        return [self.path_of(out) for job in self._jobs() if not job.temporary for out in job.outputs]
+        return [self.path_of(out) for job in self._jobs() for out in job.kept]
 
     def path_of(self, relative: str) -> str:
         return f"{self.root}/{relative}"
 
-    def _job(self, rule: str, stage: str, i: int | None, outputs: list[str], **wildcards: object) -> Job:
+    def _job(
+        self, rule: str, stage: str, i: int | None, outputs: list[str], temporary: tuple[str, ...] = (), **wildcards
+    ) -> Job:
         log = fill(LOGS[rule], **({"i": i} if i is not None else {}), **wildcards)
-        return Job(rule, stage, i, tuple(outputs), log, temporary=rule in TEMPORARY_RULES)
+        temporary = tuple(outputs) if rule in TEMPORARY_RULES else temporary
+        return Job(rule, stage, i, tuple(outputs), log, temporary=temporary)
 
     def _jobs(self) -> Iterator[Job]:
         job = self._job
@@ -438,7 +516,11 @@ class Plan:
         else:
             for m in models:
                 yield job("duel_prompts", "generations", i, [file("duel_prompts", i=i, model=m)], model=m)
-            for group in self.groups:
+            for group in self.groups if self.one_load else ():
+                shard = file("generation_shard", i=i, group=group, shard=0)
+                outputs = [shard, *self._inference_files(i=i, group=group).values()]
+                yield job("infer", "generations", i, outputs, temporary=(shard,), group=group)
+            for group in self.groups if not self.one_load else ():
                 for shard in range(self.generation_shards):
                     outputs = [file("generation_shard", i=i, group=group, shard=shard)]
                     yield job("generate_shard", "generations", i, outputs, group=group, shard=shard)

@@ -1,4 +1,5 @@
 from agon.evaluation import EvalConfig, evaluate_model
+from agon.inference import inference_of
 from agon.logs import log_to
 from agon.models import ModelSpec
 
@@ -18,4 +19,5 @@ if __name__ == "__main__":
             seed=snakemake.params.seed,
             threads=snakemake.threads,
             answers_path=snakemake.output.get("answers"),
+            inference=inference_of(snakemake.input),
         )

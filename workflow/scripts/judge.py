@@ -1,3 +1,4 @@
+from agon.inference import inference_of
 from agon.judging import JudgeConfig, judge_matches
 from agon.logs import log_to
 
@@ -20,4 +21,5 @@ if __name__ == "__main__":
             branches_path=snakemake.output.get("branches"),
             shard=int(snakemake.wildcards.get("shard", 0)),
             shards=snakemake.params.shards,
+            inference=inference_of(snakemake.input),
         )

@@ -16,6 +16,10 @@ The model work is counted exactly where the config fixes it and bounded where th
   depend on the tokenizer and the task's prompts, which exist only once the run has started, and are not counted.
 - tournament (``tournament.enabled``): every two checkpoints (members at iterations 0..N) on each of its prompts,
   ``prompts * C(M * (N + 1), 2)`` duels, judged by every juror outside both checkpoints' members, at most.
+- model loads: the jobs that load a member's checkpoint for inference (generate or infer, judge, evaluate, the
+  previous policy, debate turns), each one model read and, with vLLM, one engine start for all members of its group;
+  with ``generation.one_load`` the judge (peer, reference) and evaluate jobs of an iteration that generates read the
+  infer job's answers and load nothing. Training and the bootstrap are not counted.
 - training pairs: at most one per duel (tribe), per prompt and member (selfplay) or per speech (debate), each at
   most chosen plus rejected at ``training.max_length`` tokens, every epoch; the pairs kept depend on the verdicts.
 """
@@ -65,6 +69,7 @@ class Estimate:
     prompts_per_iteration: int
     jobs: tuple[Count, ...]
     work: tuple[Work, ...]
+    model_loads: Count
 
     @property
     def total_jobs(self) -> int:
@@ -83,6 +88,7 @@ class Estimate:
             "jobs": {c.name: count(c) for c in self.jobs},
             "total_jobs": self.total_jobs,
             "work": {w.name: count(w) for w in self.work},
+            "model_loads": count(self.model_loads),
         }
 
 
@@ -96,6 +102,7 @@ def estimate(config: dict) -> Estimate:
         prompts_per_iteration=config["task"]["prompts_per_iteration"],
         jobs=_jobs(plan),
         work=tuple(w for w in (*_work(config), *_tournament_work(config, plan)) if w.total),
+        model_loads=_model_loads(plan),
     )
 
 
@@ -115,6 +122,30 @@ def _jobs(plan: Plan) -> tuple[Count, ...]:
         *(Count(rule, once[rule], tuple(per_iteration[rule])) for rule in rules),
         Count("all", 1, (0,) * plan.iterations),
     )
+
+
+# Rules whose every job loads its members' checkpoints for inference.
+_LOADING_RULES = frozenset({"generate_shard", "infer", "selfplay_previous_policy", "debate_turn"})
+
+
+def _model_loads(plan: Plan) -> Count:
+    """Inference loads of the members' checkpoints (engine starts with vLLM): once (the last evaluation) and per
+    iteration."""
+    once, per_iteration = 0, [0] * plan.iterations
+    for job in plan.jobs():
+        i = job.iteration
+        match job.rule:
+            case "evaluate":
+                loads = not plan.reads_answers(i)
+            case "judge_by_member":
+                loads = not plan.reads_answers(i, job.wildcards["judge"])
+            case rule:
+                loads = rule in _LOADING_RULES
+        if loads and i < plan.iterations:
+            per_iteration[i] += 1
+        elif loads:
+            once += 1
+    return Count("model loads", once, tuple(per_iteration))
 
 
 def duels(config: dict, i: int) -> int:

@@ -362,7 +362,19 @@ def _estimate_text(path: str, result: Estimate) -> str:
         "tokens: generated per answer or verdict (max_new_tokens), prompts not counted; per training pair, chosen and "
         "rejected at training.max_length, every epoch"
     )
+    lines.append(_loads_text(result.model_loads, result.models))
     return "\n".join(lines) + "\n"
+
+
+def _loads_text(loads: Count, models: int) -> str:
+    """Inference model loads (engine starts with vLLM) per iteration and per member, as agon.cli.estimate counts."""
+    counts = loads.per_iteration if len(set(loads.per_iteration)) > 1 else loads.per_iteration[:1]
+    each = ", ".join(map(str, counts)) or "-"
+    per_member = ", ".join(f"{n / models:.2g}" for n in counts) or "-"
+    return (
+        f"model loads for inference (engine starts with vllm): {each} per iteration ({per_member} per member), "
+        f"{loads.once} for the last evaluation; training not counted"
+    )
 
 
 def _duration(seconds: float) -> str:

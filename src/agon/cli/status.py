@@ -100,6 +100,8 @@ def infer_plan(layout: RunLayout) -> Plan:
             rated = ", ".join(others)
             notes.append(f"signal scheme: {scheme} (also rated: {rated}), the one with a trajectory or most iterations")
     turn_folders = {t for i in found for t in _names(layout.iteration(i) / "debate") if t.startswith("turn_")}
+    # An infer job's folder shows a run that loads each member once per iteration (generation.one_load).
+    one_load = any((layout.iteration(i) / "inference").is_dir() for i in found)
     return Plan(
         run=layout.root.name,
         protocol=protocol,
@@ -110,6 +112,7 @@ def infer_plan(layout: RunLayout) -> Plan:
         scheme=scheme,
         external=tuple(j for j in judges if j not in MEMBER_METHODS and j != "verifier"),
         turns=len(turn_folders),
+        one_load_requested=one_load,
         notes=tuple(notes),
         root=str(layout.root),
     )
@@ -133,8 +136,7 @@ def stages(layout: RunLayout, plan: Plan) -> list[Stage]:
     folders: dict[tuple[str, int | None], list[str]] = {}
     for job in plan.jobs():
         key = (job.stage, job.iteration)
-        if not job.temporary:
-            outputs.setdefault(key, []).extend(layout.root / out for out in job.outputs)
+        outputs.setdefault(key, []).extend(layout.root / out for out in job.kept)
         folder = job.log.split("/")[0]
         if folder not in folders.setdefault(key, []):
             folders[key].append(folder)

@@ -17,7 +17,6 @@ the job does, and the jobs scheduled on N job slots in the order their inputs al
   (``Calibration.per_job``: scheduling, checking files, starting the job), measured on the calibration run.
 """
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from heapq import heappop, heappush
@@ -27,7 +26,7 @@ from statistics import mean
 import pandas as pd
 
 from agon.cli.estimate import duels, judge_shape, pair_tokens, trained_pairs
-from agon.plan import LOGS, Job, Plan
+from agon.plan import Job, Plan, log_wildcards
 
 CALIBRATION = Path(__file__).with_name("calibration.tsv")
 
@@ -36,6 +35,7 @@ MODEL_RULES = frozenset(
     {
         "embedded_member",
         "generate_shard",
+        "infer",
         "selfplay_previous_policy",
         "debate_turn",
         "judge_by_member",
@@ -48,13 +48,15 @@ MODEL_RULES = frozenset(
 )
 # Model rules whose work is generating answers (``units``: answers times tokens): their seconds against their work
 # give the start every model job pays before its work.
-GENERATING_RULES = ("generate_shard", "selfplay_previous_policy", "debate_turn", "evaluate")
+GENERATING_RULES = ("generate_shard", "infer", "selfplay_previous_policy", "debate_turn", "evaluate")
 # A rule without records is timed as its kin: another protocol's rule that reads and writes alike.
 KIN = {
     "selfplay_matches": "schedule",
     "debate_matches": "schedule",
     "selfplay_previous_policy": "generate_shard",
     "debate_turn": "generate_shard",
+    "infer": "generate_shard",
+    "generate_shard": "infer",
     "debate_transcript": "gather_generations",
     "judge_by_external": "judge_by_member",
     "evaluate_vs_base": "judge_by_member",
@@ -86,7 +88,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "debate_matches": ("iteration_prompts",),
     "duel_prompts": ("schedule", "selfplay_matches"),
     "generate_shard": ("duel_prompts",),
-    "gather_generations": ("generate_shard",),
+    "infer": ("duel_prompts",),
+    "gather_generations": ("generate_shard", "infer"),
     "selfplay_previous_policy": ("duel_prompts",),
     "debate_turn": ("debate_matches",),
     "debate_transcript": ("debate_turn",),
@@ -105,12 +108,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "debate_pairs": (*_JUDGMENTS, "debate_outcomes"),
     "pairs": (*_JUDGMENTS, "rate"),
     "train": ("pairs", "selfplay_pairs", "debate_pairs"),
-    "evaluate": ("task_splits",),
+    "evaluate": ("task_splits", "infer"),
     "evaluate_vs_base": ("evaluate",),
 }
 # Wildcards that tell two jobs of one rule apart without changing who they serve.
 _PARTS = ("i", "shard", "turn")
-_WILDCARD = re.compile(r"\\\{(\w+)\\\}")
 
 
 @dataclass(frozen=True)
@@ -165,19 +167,6 @@ class TimeEstimate:
 # --- a job and its work ---------------------------------------------------------------------------------------
 
 
-def log_wildcards(rule: str, log: str) -> dict[str, str]:
-    """The wildcards of a job, read back from its log path with its rule's pattern (``agon.plan.LOGS``)."""
-    pattern = _WILDCARD.sub(lambda m: f"(?P<{m[1]}>[^/]+)", re.escape(LOGS[rule]))
-    found = re.fullmatch(pattern, log)
-    if found is None:
-        raise ValueError(f"{log}: not a log of rule {rule} ({LOGS[rule]})")
-    return found.groupdict()
-
-
-def wildcards(job: Job) -> dict[str, str]:
-    return log_wildcards(job.rule, job.log)
-
-
 def _who(rule: str, log: str) -> str:
     """Whom a job serves, in any iteration, shard or turn: its wildcards less those."""
     wc = log_wildcards(rule, log)
@@ -187,7 +176,7 @@ def _who(rule: str, log: str) -> str:
 def units(config: dict, plan: Plan, job: Job) -> float:
     """The work one job does: answers or verdicts times the most tokens each generates, training pairs times
     their tokens, a member's SFT examples; 1 for a job whose work the config does not size (bookkeeping)."""
-    wc = wildcards(job)
+    wc = job.wildcards
     m, prompts = len(plan.models), config["task"]["prompts_per_iteration"]
     generation, k = config["generation"], config["generation"]["samples_per_prompt"]
     i = job.iteration or 0
@@ -197,15 +186,23 @@ def units(config: dict, plan: Plan, job: Job) -> float:
             steps = config["models"][wc["model"]]["sft_steps"] or config["embedded"]["sft"]["steps"]
             return steps * config["embedded"]["sft"]["batch_size"]
         case "generate_shard":
-            # tribe: two duellists per duel; selfplay: every member answers every prompt
-            per_member = 2 * prompts * k / m if plan.protocol == "tribe" else prompts * k
-            answers = per_member * len(plan.groups[wc["group"]]) / plan.generation_shards
-            return answers * generation["max_new_tokens"]
+            return _duel_answers(config, plan, wc["group"]) / plan.generation_shards
+        case "infer":
+            # the duel answers, and per member its held-out answers and its answers as a reference judge
+            members = len(plan.groups[wc["group"]])
+            reference = (
+                duels(config, i) * judge_shape(config, "peer").jurors / m * config["judging"]["max_new_tokens"]
+                if plan.reads_answers(i, "peer")
+                else 0
+            )
+            return _duel_answers(config, plan, wc["group"]) + members * (_heldout_answers(config) + reference)
         case "selfplay_previous_policy":
             return prompts * k * generation["max_new_tokens"]
         case "debate_turn":
             # each speech of a debate in two alternatives, the speakers taking turns
             return 2 * prompts / m * generation["max_new_tokens"]
+        case "judge_by_member" if plan.reads_answers(i, wc["judge"]):
+            return 0.0  # compares the infer job's answers: no model work
         case "judge_by_member" | "judge_by_external":
             shape = judge_shape(config, wc["judge"])
             share = shape.jurors / m if job.rule == "judge_by_member" else 1
@@ -216,8 +213,7 @@ def units(config: dict, plan: Plan, job: Job) -> float:
         case "train":
             return trained_pairs(config) / m * pair_tokens(config)
         case "evaluate":
-            heldout, evaluation = config["task"]["heldout_size"], config["evaluation"]
-            return heldout * (1 + evaluation["samples_per_prompt"]) * evaluation["max_new_tokens"]
+            return 0.0 if plan.reads_answers(i) else _heldout_answers(config)
         case "evaluate_vs_base":
             shape = judge_shape(config, plan.evaluation_judge)
             return config["task"]["heldout_size"] * m * shape.jurors * shape.orders * max(shape.tokens, 1)
@@ -227,9 +223,24 @@ def units(config: dict, plan: Plan, job: Job) -> float:
     return 1.0
 
 
+def _duel_answers(config: dict, plan: Plan, group: str) -> float:
+    """Answers times tokens a group generates for its duels in one iteration: tribe, two duellists per duel;
+    selfplay, every member answers every prompt."""
+    m, prompts = len(plan.models), config["task"]["prompts_per_iteration"]
+    generation = config["generation"]
+    per_member = prompts * generation["samples_per_prompt"] * (2 / m if plan.protocol == "tribe" else 1)
+    return per_member * len(plan.groups[group]) * generation["max_new_tokens"]
+
+
+def _heldout_answers(config: dict) -> float:
+    """Answers times tokens of one member's evaluation: a greedy answer and the samples of each held-out prompt."""
+    heldout, evaluation = config["task"]["heldout_size"], config["evaluation"]
+    return heldout * (1 + evaluation["samples_per_prompt"]) * evaluation["max_new_tokens"]
+
+
 def _serves(plan: Plan, job: Job) -> dict[str, set[str]]:
     """Who a job serves, by wildcard (a group stands for its members)."""
-    wc = wildcards(job)
+    wc = job.wildcards
     served = {k: {v} for k, v in wc.items() if k not in _PARTS}
     if "group" in served:
         served["model"] = set(plan.groups[wc["group"]])
@@ -243,12 +254,12 @@ def _same(served_a: dict[str, set[str]], served_b: dict[str, set[str]]) -> bool:
 
 def _loads(plan: Plan, job: Job) -> list[tuple[str, int]]:
     """The (member, iteration) pairs whose model and adapter a model job loads."""
-    wc = wildcards(job)
+    wc = job.wildcards
     i = job.iteration or 0
     match job.rule:
         case "selfplay_previous_policy":
             return [(wc["model"], i - 1)]
-        case "generate_shard":
+        case "generate_shard" | "infer":
             return [(member, i) for member in plan.groups[wc["group"]]]
         case "debate_turn" | "train" | "evaluate":
             return [(wc["model"], i)]
@@ -263,8 +274,8 @@ def needs(plan: Plan, jobs: list[Job]) -> list[list[int]]:
     index = {(job.rule, job.iteration): [] for job in jobs}
     for k, job in enumerate(jobs):
         index[job.rule, job.iteration].append(k)
-    built = {wildcards(job)["model"]: k for k, job in enumerate(jobs) if job.rule == "embedded_member"}
-    trained = {(wildcards(job)["model"], job.iteration): k for k, job in enumerate(jobs) if job.rule == "train"}
+    built = {job.wildcards["model"]: k for k, job in enumerate(jobs) if job.rule == "embedded_member"}
+    trained = {(job.wildcards["model"], job.iteration): k for k, job in enumerate(jobs) if job.rule == "train"}
     rated = {job.iteration: k for k, job in enumerate(jobs) if job.rule == "rate"}
     served = [_serves(plan, job) for job in jobs]
     result: list[list[int]] = []
@@ -276,8 +287,8 @@ def needs(plan: Plan, jobs: list[Job]) -> list[list[int]]:
                 if rule != job.rule and _same(served[j], served[k]):
                     waits.add(k)
         if job.rule == "debate_turn":
-            turn = int(wildcards(job)["turn"])
-            waits |= {k for k in index[job.rule, job.iteration] if int(wildcards(jobs[k])["turn"]) == turn - 1}
+            turn = int(job.wildcards["turn"])
+            waits |= {k for k in index[job.rule, job.iteration] if int(jobs[k].wildcards["turn"]) == turn - 1}
         if job.rule == "evaluate_vs_base":
             waits.update(index.get(("evaluate", 0), ()))
         if job.rule == "tournament":  # every checkpoint's held-out answers
@@ -374,13 +385,17 @@ class _Durations:
 
     def seconds(self, plan: Plan, job: Job, work: float) -> float:
         rule = job.rule if job.rule in self.by_rule or job.rule not in KIN else KIN[job.rule]
-        if job.log in self.by_job:
-            found = [self.by_job[job.log]]
-        elif same := [r for r in self.by_rule.get(rule, []) if _who(r.rule, r.job) == _who(job.rule, job.log)]:
-            found = same
-        elif rule in self.by_rule:
-            found = self.by_rule[rule]
-        else:
+        of_rule = self.by_rule.get(rule, [])
+        tiers = (
+            [self.by_job[job.log]] if job.log in self.by_job else [],
+            [r for r in of_rule if _who(r.rule, r.job) == _who(job.rule, job.log)],
+            of_rule,
+        )
+        # Only records alike in having model work or none: an evaluate job that read the infer job's answers
+        # (one_load) does not time one that answers the held-out prompts itself.
+        alike_tiers = ([r for r in tier if (r.units > 0) == (work > 0)] for tier in tiers)
+        found = next((tier for tier in alike_tiers if tier), [])
+        if not found:
             self.missing.add(job.rule)
             model = job.rule in MODEL_RULES
             found = [r for r in self.calibration.records if (r.rule in MODEL_RULES) == model]
@@ -453,7 +468,10 @@ def time_estimate(config: dict, calibration: Calibration, slots: int) -> TimeEst
     notes = []
     if durations.missing:
         missing = ", ".join(sorted(durations.missing))
-        notes.append(f"no records of {missing}: timed as the records' mean model job, or mean other job")
+        notes.append(
+            f"no records of {missing} (or none with model work where it has some, or the reverse): timed as the "
+            "records' mean model job, or mean other job"
+        )
     if "api" in {config["judging"]["external"][j]["method"] for j in plan.external_judges}:
         notes.append("api judges are timed as member judges; the endpoint's own speed decides")
     return TimeEstimate(slots, wall, sum(seconds), model, gpus_per_job(config), calibration.source, tuple(notes))

@@ -19,9 +19,11 @@ __all__ = [
     "Generator",
     "PopulationGenerator",
     "SamplingConfig",
+    "answer_prompts",
     "generate_responses",
     "make_generator",
     "make_population_generator",
+    "read_prompts",
     "shard_of",
 ]
 
@@ -99,12 +101,30 @@ def generate_responses(
     import torch
 
     torch.set_num_threads(threads)
+    prompts = read_prompts(prompt_paths, specs, shard, shards)
+    generator = make_population_generator(backend, specs, device, engine)
+    write_table(answer_prompts(generator, specs, prompts, sampling, seeds), out_path, GENERATIONS)
+
+
+def read_prompts(
+    prompt_paths: Mapping[str, str | Path], specs: Sequence["ModelSpec"], shard: int = 0, shards: int = 1
+) -> dict[str, pd.DataFrame]:
+    """This shard of each member's prompts, keyed by member, logged."""
     prompts = {spec.name: shard_of(read_table(prompt_paths[spec.name], PROMPTS), shard, shards) for spec in specs}
     for name, table in prompts.items():
-        logger.info(
-            "model %s answers %d prompts x %d samples (shard %d/%d)", name, len(table), sampling.n, shard + 1, shards
-        )
-    generator = make_population_generator(backend, specs, device, engine)
+        logger.info("model %s answers %d prompts (shard %d/%d)", name, len(table), shard + 1, shards)
+    return prompts
+
+
+def answer_prompts(
+    generator: PopulationGenerator,
+    specs: Sequence["ModelSpec"],
+    prompts: Mapping[str, pd.DataFrame],
+    sampling: SamplingConfig,
+    seeds: Mapping[str, int],
+) -> pd.DataFrame:
+    """Every member's answers to its prompts (``sampling.n`` each, one call for all members), as one generations
+    table in ``specs`` order."""
     completions = generator.generate_population(
         {name: table["prompt"].tolist() for name, table in prompts.items()}, sampling, seeds
     )
@@ -117,7 +137,7 @@ def generate_responses(
         if empty:
             # Kept as they are: an empty answer is a wrong one to the verifier and to reference judges.
             logger.warning("model %s: %d of %d answers are empty", frame["model"].iat[0], empty, len(frame))
-    write_table(pd.concat(frames, ignore_index=True), out_path, GENERATIONS)
+    return pd.concat(frames, ignore_index=True)
 
 
 def gather_shards(shard_paths: list[str | Path], out_path: str | Path, model: str | None = None) -> None:

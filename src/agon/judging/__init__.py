@@ -13,6 +13,7 @@ import pandas as pd
 
 from agon.contracts import DUELS, GENERATIONS, JUDGMENTS, MATCHES, read_table, read_tables, write_table
 from agon.judging.protocol import DUEL_COLUMNS, Judge, JudgeConfig, judgments_frame
+from agon.judging.reference import reference_judgments, reference_prompts
 from agon.judging.verifier import VerifierJudge
 from agon.shards import block_of, gather_tables
 
@@ -29,6 +30,7 @@ __all__ = [
     "gather_judgments",
     "judge_matches",
     "judge_matches_external",
+    "judged_by",
     "make_external_judge",
     "make_judge",
     "read_duels",
@@ -75,6 +77,13 @@ def _model_of(spec: "ModelSpec | None", name: str, method: str) -> "ModelSpec":
     if spec is None:
         raise ValueError(f"config key 'judging.judges': judge {name} uses method {method!r}, which needs a model")
     return spec
+
+
+def judged_by(duels: pd.DataFrame, juror: str, shard: int = 0, shards: int = 1) -> pd.DataFrame:
+    """The block of ``duels`` (or of their matches, row for row) that member ``juror`` judges in ``shard``: those
+    it does not fight in, cut into shards so that the shards stay balanced."""
+    own = duels[(duels["model_a"] != juror) & (duels["model_b"] != juror)]
+    return block_of(own, shard, shards)
 
 
 def duels_frame(matches: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFrame:
@@ -208,13 +217,50 @@ def judge_matches(
     branches_path: str | Path | None = None,
     shard: int = 0,
     shards: int = 1,
+    inference: Mapping[str, str | Path] | None = None,
 ) -> None:
     """Judge the iteration's duels (those of ``shard``) with one judge and write its judgments table.
 
     A population member (``spec_dict`` given) never judges a duel it fights in; its shards are cut from the
-    duels it judges, so they stay balanced.
+    duels it judges, so they stay balanced. A member judging by reference reads its own answers from the infer
+    job's files (``inference``) when that job made them with these settings, and loads no model.
     """
     duels = read_duels(matches_path, generation_paths, duels_path)
+    # Imported here: agon.inference imports this package (the reference judge's settings and prompts).
+    from agon.inference import InferenceAnswers
+
+    member = spec_dict is not None
+    duels = judged_by(duels, judge_name, shard, shards) if member else block_of(duels, shard, shards)
+    logger.info("judge %s (%s) judges %d duels (shard %d/%d)", judge_name, cfg.method, len(duels), shard + 1, shards)
+    own = (
+        InferenceAnswers(inference).references(judge_name, cfg, shard, reference_prompts(duels)) if inference else None
+    )
+    if duels.empty:
+        # Loading a model to judge nothing would only cost time and memory.
+        logger.warning(
+            "judge %s has no duel to judge: it fights in all of them, or there are fewer duels than shards",
+            judge_name,
+        )
+        judgments = judgments_frame([], judge_name, cfg.method)
+    elif own is not None:
+        logger.info("judge %s compares the duels with its own answers from the infer job", judge_name)
+        judgments = reference_judgments(duels, own, judge_name, evaluator)
+    else:
+        judgments = _judge_with_model(duels, cfg, judge_name, evaluator, spec_dict, device, generation, threads)
+    write_judgments(judgments, out_path, matches_path, branches_path)
+
+
+def _judge_with_model(
+    duels: pd.DataFrame,
+    cfg: JudgeConfig,
+    judge_name: str,
+    evaluator: str | None,
+    spec_dict: dict | None,
+    device: str,
+    generation: Mapping | None,
+    threads: int,
+) -> pd.DataFrame:
+    """Build the judge (loading its model, for a member) and judge ``duels``."""
     spec = None
     if spec_dict is not None:
         import torch
@@ -223,24 +269,9 @@ def judge_matches(
 
         torch.set_num_threads(threads)
         spec = ModelSpec.from_dict(spec_dict)
-    if spec is not None:
-        duels = duels[(duels["model_a"] != judge_name) & (duels["model_b"] != judge_name)]
-    duels = block_of(duels, shard, shards)
-    logger.info("judge %s (%s) judges %d duels (shard %d/%d)", judge_name, cfg.method, len(duels), shard + 1, shards)
-    if duels.empty:
-        # Loading a model to judge nothing would only cost time and memory.
-        logger.warning(
-            "judge %s has no duel to judge: it fights in all of them, or there are fewer duels than shards",
-            judge_name,
-        )
-        judgments = judgments_frame([], judge_name, cfg.method)
-    else:
-        backend, engine = (generation["backend"], generation["vllm"]) if generation else ("hf", None)
-        judge = make_judge(
-            cfg, judge_name, evaluator=evaluator, spec=spec, device=device, backend=backend, engine=engine
-        )
-        judgments = judge.judge(duels)
-    write_judgments(judgments, out_path, matches_path, branches_path)
+    backend, engine = (generation["backend"], generation["vllm"]) if generation else ("hf", None)
+    judge = make_judge(cfg, judge_name, evaluator=evaluator, spec=spec, device=device, backend=backend, engine=engine)
+    return judge.judge(duels)
 
 
 def gather_judgments(

@@ -10,6 +10,7 @@ lower than greedy).
 """
 
 import logging
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -30,6 +31,31 @@ def reference_verdict(match_id: str, own: str, answer_a: str, answer_b: str, ext
     return Verdict(match_id, "ab", score_a, score_b, score_a - score_b, own)
 
 
+def reference_prompts(duels: pd.DataFrame) -> list[str]:
+    """The prompts a reference judge answers for ``duels`` (or their matches): each once, in order of appearance.
+
+    The infer job answers exactly these, in this order and batch size, so its answers equal the judge's own.
+    """
+    return duels["prompt"].drop_duplicates().tolist()
+
+
+def reference_judgments(duels: pd.DataFrame, own: Mapping[str, str], name: str, evaluator: str) -> pd.DataFrame:
+    """The judgments of a judge whose own answer to each prompt is ``own[prompt]``."""
+    extract = answer_extractor(evaluator)
+    verdicts = [
+        reference_verdict(row.match_id, own[row.prompt], row.answer_a, row.answer_b, extract)
+        for row in duels.itertuples(index=False)
+    ]
+    decided = sum(v.preference not in (None, 0.0) for v in verdicts)
+    logger.info("judge %s: backs one answer in %d of %d duels", name, decided, len(verdicts))
+    return judgments_frame(verdicts, name, ReferenceJudge.method)
+
+
+def reference_sampling(cfg: JudgeConfig) -> SamplingConfig:
+    """How a reference judge answers: greedily, with the judging settings."""
+    return SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, batch_size=cfg.batch_size)
+
+
 class ReferenceJudge:
     """Answers each prompt greedily, then backs the duel answer that matches its own (or neither)."""
 
@@ -38,17 +64,11 @@ class ReferenceJudge:
     def __init__(self, name: str, generator: Generator, cfg: JudgeConfig, evaluator: str) -> None:
         self.name = name
         self.generator = generator
-        self.extract = answer_extractor(evaluator)
-        self.sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0, batch_size=cfg.batch_size)
+        self.evaluator = evaluator
+        self.sampling = reference_sampling(cfg)
 
     def judge(self, duels: pd.DataFrame) -> pd.DataFrame:
-        prompts = duels["prompt"].drop_duplicates().tolist()
+        prompts = reference_prompts(duels)
         # Greedy decoding ignores the seed.
         own = {p: c[0].text for p, c in zip(prompts, self.generator.generate(prompts, self.sampling, 0), strict=True)}
-        verdicts = [
-            reference_verdict(row.match_id, own[row.prompt], row.answer_a, row.answer_b, self.extract)
-            for row in duels.itertuples(index=False)
-        ]
-        decided = sum(v.preference not in (None, 0.0) for v in verdicts)
-        logger.info("judge %s: backs one answer in %d of %d duels", self.name, decided, len(verdicts))
-        return judgments_frame(verdicts, self.name, self.method)
+        return reference_judgments(duels, own, self.name, self.evaluator)
