@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .testing_utils import NANO, run_from_population, run_to_the_end, snakemake, start_snakemake
+from .testing_utils import NANO, copy_population, run_to_the_end, snakemake, start_snakemake
 
 CHAINS = int(os.environ.get("AGON_KILL_CHAINS", "1"))
 
@@ -214,15 +214,24 @@ def inference_loads(results: Path, iteration: int) -> int:
 
 
 def reference_run(population: Path, root: Path, one_load: bool) -> Path:
-    """nano.yaml with its peers judging by reference, run from the population with generation.one_load as given:
-    its results folder."""
+    """nano.yaml with its peers judging by reference, run from the population with generation.one_load as given, up
+    to what the infer job serves: iteration 0's peer judgments and evaluations. Its results folder."""
     config = yaml.safe_load(NANO.read_text())
     config["judging"]["peer_mode"] = "reference"
     config["generation"]["one_load"] = one_load
     root.mkdir(parents=True)
     path = root / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return run_from_population(population, path, root)
+    copy_population(population, path, root)
+    results = Path("results") / config["run"]
+    targets = [str(results / "iter_0" / kind.format(m)) for m in config["models"] for kind in SERVED]
+    done = snakemake(*targets, "--configfile", path, cwd=root)
+    assert done.returncode == 0, f"snakemake failed in {root}:\n{done.stderr[-5000:]}"
+    return root / results
+
+
+# What an iteration asks of the infer job's answers, per member: its judgments as a reference peer, its evaluation.
+SERVED = ("judgments/peer/{}.parquet", "eval/{}.json")
 
 
 def test_one_load_gives_the_outputs_of_a_load_per_stage(population, tmp_path):
@@ -236,3 +245,4 @@ def test_one_load_gives_the_outputs_of_a_load_per_stage(population, tmp_path):
     inference = sorted(str(p.relative_to(one)) for p in one.glob("iter_0/inference/**/*") if p.is_file())
     assert len(inference) == members * 4  # settings, greedy and sampled held-out answers, references of 1 shard
     assert differences(one, three) == [f"only in {one}: {name}" for name in inference]
+    assert len(list(one.glob("iter_0/judgments/peer/*.parquet"))) == members
