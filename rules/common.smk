@@ -151,6 +151,22 @@ def previous_policy_files(wildcards):
     return PLAN.member_files(wildcards.model, int(wildcards.i) - 1)
 
 
+def group_prompts(wildcards):
+    """The duel prompts of each member of a generation job's group, in the group's order."""
+    return [PLAN.path("duel_prompts", i=wildcards.i, model=m) for m in PLAN.groups[wildcards.group]]
+
+
+def group_specs(wildcards):
+    """The members of a generation job's group, as that iteration uses them (model_spec)."""
+    return [model_spec(m, int(wildcards.i)) for m in PLAN.groups[wildcards.group]]
+
+
+def group_seeds(stage, wildcards, *parts):
+    """Each member's seed for ``stage`` in a generation job: per member, not per group, so a member's answers do not
+    depend on which members share its engine."""
+    return {m: job_seed(stage, wildcards.i, m, *parts) for m in PLAN.groups[wildcards.group]}
+
+
 def inference_inputs(wildcards):
     """The infer job's answers that an evaluate job, or a peer judge's job, of one member reads instead of loading
     it (PLAN.reads_answers)."""

@@ -59,7 +59,7 @@ if PLAN.one_load:
     rule infer:
         input:
             unpack(group_files),
-            prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
+            prompts=group_prompts,
             matches=PLAN.pattern("matches"),
             heldout=rules.task_splits.output.heldout,
         output:
@@ -77,11 +77,12 @@ if PLAN.one_load:
             mem_mb=8000,
             runtime=90,
         params:
-            specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
+            specs=group_specs,
             generation=config["generation"],
             device=config["device"],
-            seeds=lambda wc: {m: job_seed("generate", wc.i, m, 0) for m in PLAN.groups[wc.group]},
-            evaluation_seeds=lambda wc: {m: job_seed("evaluate", wc.i, m) for m in PLAN.groups[wc.group]},
+            # the generation seeds of shard 0, the evaluation seeds of rules/evaluate.smk
+            seeds=lambda wc: group_seeds("generate", wc, 0),
+            evaluation_seeds=lambda wc: group_seeds("evaluate", wc),
             judge_shards=PLAN.judge_shards,
         script:
             "../workflow/scripts/infer.py"
@@ -91,7 +92,7 @@ else:
     rule generate_shard:
         input:
             unpack(group_files),
-            prompts=lambda wc: [PLAN.path("duel_prompts", i=wc.i, model=m) for m in PLAN.groups[wc.group]],
+            prompts=group_prompts,
         output:
             temp(PLAN.pattern("generation_shard")),
         log:
@@ -106,12 +107,11 @@ else:
             mem_mb=8000,
             runtime=60,
         params:
-            specs=lambda wc: [model_spec(m, int(wc.i)) for m in PLAN.groups[wc.group]],
+            specs=group_specs,
             generation=config["generation"],
             device=config["device"],
             shards=PLAN.generation_shards,
-            # Per member, not per group: a member's answers do not depend on which members share its engine.
-            seeds=lambda wc: {m: job_seed("generate", wc.i, m, wc.shard) for m in PLAN.groups[wc.group]},
+            seeds=lambda wc: group_seeds("generate", wc, wc.shard),
         script:
             "../workflow/scripts/generate.py"
 
