@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+import torch
 
 from agon.contracts import GENERATIONS, PROMPTS, read_table, write_table
 from agon.generation import (
@@ -10,7 +11,9 @@ from agon.generation import (
     make_population_generator,
     shard_of,
 )
+from agon.generation.tokens import chat_text, to_completion
 from agon.models import ModelSpec
+from agon.seeding import derive_seed
 
 SAMPLED = SamplingConfig(max_new_tokens=6, temperature=1.0, n=3, batch_size=8)
 GREEDY = SamplingConfig(max_new_tokens=6, temperature=0.0, n=1, batch_size=8)
@@ -46,6 +49,34 @@ def test_same_seed_same_samples_other_seed_other_samples(generator):
     first = generator.generate(prompts, SAMPLED, seed=1)
     assert generator.generate(prompts, SAMPLED, seed=1) == first
     assert generator.generate(prompts, SAMPLED, seed=2) != first
+
+
+def test_samples_from_a_prompt_computed_once_are_transformers_own_samples(generator):
+    # The hf backend runs each prompt once for its n answers; transformers' num_return_sequences runs it n times.
+    # Prompts of different lengths, so that the shared prefix is left-padded too.
+    prompts = ["What is 1+2?", "What is 19-9?", "What is 7+7?", "What is 10-13?"]
+    sampling = SamplingConfig(max_new_tokens=6, temperature=1.0, n=4, batch_size=8)
+    ours = generator.generate(prompts, sampling, seed=3)
+    tokenizer, eos = generator.tokenizer, generator.tokenizer.eos_token_id
+    batch = tokenizer(
+        [chat_text(tokenizer, p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False
+    )
+    torch.manual_seed(derive_seed(3, "batch", 0))
+    with torch.inference_mode():
+        out = generator.model.generate(
+            **batch,
+            do_sample=True,
+            temperature=1.0,
+            top_p=1.0,
+            top_k=0,
+            max_new_tokens=6,
+            num_return_sequences=4,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=eos,
+        )
+    theirs = [to_completion(tokenizer, row.tolist(), eos) for row in out[:, batch["input_ids"].shape[1] :]]
+    assert [c for answers in ours for c in answers] == theirs
+    assert len({c.text for c in theirs}) > len(prompts)  # sampled: a prompt's answers are not all alike
 
 
 def test_batched_left_padded_greedy_equals_one_prompt_at_a_time(generator):

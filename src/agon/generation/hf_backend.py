@@ -1,5 +1,6 @@
 """Generation with Hugging Face transformers: batched, left-padded, KV-cached, chat template applied."""
 
+import inspect
 import logging
 from collections.abc import Mapping
 
@@ -28,6 +29,34 @@ class HFGenerator:
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
+    def _inputs(self, batch: dict[str, torch.Tensor], n: int) -> dict:
+        """``generate``'s inputs for ``n`` answers to each prompt of ``batch``, the prompt computed once.
+
+        transformers' ``num_return_sequences`` copies each prompt ``n`` times before the prefill, so the prompt's
+        forward pass runs ``n`` times over; with short answers that is most of the work. Here the prompt (all but its
+        last token, which ``generate`` needs to start from) runs once into a KV cache that is then repeated per
+        answer, transformers' documented way to reuse a prefix cache. The rows come out in ``num_return_sequences``'
+        order, so each answer draws the same random numbers as it would there.
+        """
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        if n == 1 or ids.shape[1] < 2:
+            return {**batch, "num_return_sequences": n}
+        # Positions counted from each prompt's first token, as generate counts them past left padding (masked anyway).
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+        prefill = {"input_ids": ids[:, :-1], "attention_mask": mask[:, :-1], "position_ids": positions[:, :-1]}
+        cache = self.model(**prefill, use_cache=True)[self._cache_name]
+        cache.batch_repeat_interleave(n)
+        return {
+            "input_ids": ids.repeat_interleave(n, dim=0),
+            "attention_mask": mask.repeat_interleave(n, dim=0),
+            self._cache_name: cache,
+        }
+
+    @property
+    def _cache_name(self) -> str:
+        """Newer transformers name the KV cache ``cache`` (the old name warns); the vllm extra pins an older one."""
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+
     @torch.inference_mode()
     def generate(self, prompts: list[str], sampling: SamplingConfig, seed: int) -> list[list[Completion]]:
         results: list[list[Completion]] = []
@@ -52,9 +81,8 @@ class HFGenerator:
                 }
             )
             out = self.model.generate(
-                **batch,
+                **self._inputs(batch, sampling.n),
                 max_new_tokens=sampling.max_new_tokens,
-                num_return_sequences=sampling.n,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=eos,
                 **kwargs,
