@@ -13,6 +13,8 @@ from agon.config import (
     run_notes,
     validate_config,
 )
+from agon.inference import InferenceAnswers, inference_of
+from agon.inference import InferenceAnswers, inference_of
 from agon.names import MEMBER_METHODS
 from agon.plan import SPLITS, Plan
 from agon.preflight import run_preflight
@@ -172,6 +174,17 @@ def inference_inputs(wildcards):
     it (PLAN.reads_answers)."""
     model = getattr(wildcards, "model", None) or wildcards.juror
     return PLAN.inference_inputs(int(wildcards.i), model, getattr(wildcards, "judge", None))
+
+
+def reader_gpus(serves):
+    """GPU tag of a job that may read its member's answers from the infer job (inference_inputs): none where it
+    will (``serves``, given those files, says so when the DAG is built), as only its fallback loads a model."""
+
+    def tag(wildcards):
+        files = inference_of(inference_inputs(wildcards))
+        return 0 if files and serves(InferenceAnswers(files), wildcards) else gpus()
+
+    return tag
 
 
 def group_files(wildcards):

@@ -2,18 +2,23 @@
 evaluate jobs would, byte for byte, and those jobs read it only where it was made with their own settings."""
 
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from agon.contracts import MATCHES, PROMPTS, read_table, write_table
 from agon.evaluation import EvalConfig, evaluate_model
+from agon.files import write_json
 from agon.generation import SamplingConfig, generate_responses
 from agon.inference import infer, inference_of
 from agon.judging import JudgeConfig, judge_matches
 from agon.models import ModelSpec
-from agon.plan import DECODINGS
+from agon.plan import DECODINGS, Plan
+
+from .testing_utils import NANO, load_test_config, snakemake
 
 MEMBERS = ("ada", "bix", "cyr")
 SAMPLING = SamplingConfig(max_new_tokens=6, temperature=1.0, n=2, batch_size=4)
@@ -182,3 +187,59 @@ def test_inference_files_are_only_the_inputs_named_for_them():
         "settings": "s",
         "greedy": "g",
     }
+
+
+def _gpu_tags(dry_run: str) -> dict[tuple[str, str], int]:
+    """The gpu resource of each job of a dry run, by rule and wildcards."""
+    tags = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        gpu = re.search(r"resources: .*\bgpu=(\d+)", block)
+        if rule and gpu:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            tags[rule[1], wildcards[1] if wildcards else ""] = int(gpu[1])
+    return tags
+
+
+def test_jobs_that_read_the_infer_jobs_answers_ask_for_no_gpu(tmp_path):
+    # nano's peers judging by reference, a GPU per model job: a reader asks for one only where the infer job's
+    # recorded settings are not its own (its fallback then loads the model), decided when the DAG is built.
+    config = yaml.safe_load(NANO.read_text())
+    config["judging"]["peer_mode"] = "reference"
+    config["gpus_per_job"] = 1
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    plan = Plan.from_config(load_test_config(path), root=tmp_path / "results" / config["run"])
+
+    def tags() -> dict[tuple[str, str], int]:
+        done = snakemake("--dry-run", "--configfile", path, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return _gpu_tags(done.stdout)
+
+    def iteration(wildcards: str) -> int:
+        return int(re.search(r"\bi=(\d+)", wildcards)[1])
+
+    before = tags()
+    readers = {job: gpu for job, gpu in before.items() if job[0] in ("evaluate", "judge_by_member")}
+    reading = {
+        job
+        for job in readers
+        if iteration(job[1]) < plan.iterations and (job[0] == "evaluate" or "judge=peer" in job[1])
+    }
+    # an evaluation and a peer judge's job per shard, for every member and iteration that has an infer job
+    assert len(reading) == len(plan.models) * plan.iterations * (1 + plan.judge_shards)
+    assert {readers[job] for job in reading} == {0}
+    # the last evaluation has no infer job to read from; the infer and train jobs load models
+    assert {gpu for job, gpu in readers.items() if job not in reading} == {1}
+    assert {gpu for (rule, _), gpu in before.items() if rule in ("infer", "train")} == {1}
+
+    # The infer jobs of iteration 0 answered with other evaluation seeds and no reference answers: its evaluate and
+    # peer judge jobs will load their model.
+    for group in plan.groups:
+        settings = Path(plan.path("inference_settings", i=0, group=group))
+        settings.parent.mkdir(parents=True)
+        write_json({"backend": "hf", "evaluation": {}, "evaluation_seeds": {}, "references": None}, settings)
+    after = tags()
+    changed = {job for job in before if before[job] != after[job]}
+    assert changed == {job for job in reading if iteration(job[1]) == 0}
+    assert {after[job] for job in changed} == {1}

@@ -144,24 +144,47 @@ class InferenceAnswers:
 
     files: Mapping[str, str | Path]
 
-    def _settings(self) -> dict:
-        return read_json(self.files["settings"])
+    def _settings(self) -> dict | None:
+        """The settings the infer job answered with; None before it has run."""
+        path = Path(self.files["settings"])
+        return read_json(path) if path.exists() else None
 
-    def heldout(self, model: str, cfg: "EvalConfig", seed: int, backend: str) -> dict[str, pd.DataFrame] | None:
-        """``model``'s greedy and sampled held-out answers, or None when they were made with other settings."""
-        settings = self._settings()
+    def _heldout_made(self, settings: dict, model: str, cfg: "EvalConfig", seed: int, backend: str) -> bool:
         made = (settings["backend"], settings["evaluation"], settings["evaluation_seeds"].get(model))
         if made != (backend, asdict(cfg), seed):
             logger.info("the infer job answered the held-out prompts with other settings: %s", made)
+            return False
+        return True
+
+    @staticmethod
+    def _references_made(settings: dict, cfg: JudgeConfig) -> bool:
+        wanted = {"batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens}
+        return settings["references"] == wanted
+
+    def serves_heldout(self, model: str, cfg: "EvalConfig", seed: int, backend: str) -> bool:
+        """Whether the evaluate job will read its answers here and load no model, as known when the DAG is built:
+        an infer job that has not run yet will answer with this run's settings."""
+        settings = self._settings()
+        return settings is None or self._heldout_made(settings, model, cfg, seed, backend)
+
+    def serves_references(self, cfg: JudgeConfig) -> bool:
+        """Whether a judge job with ``cfg`` will read its juror's answers here and load no model, as known when the
+        DAG is built (see ``serves_heldout``)."""
+        if cfg.method != "peer" or cfg.mode != "reference":
+            return False
+        settings = self._settings()
+        return settings is None or self._references_made(settings, cfg)
+
+    def heldout(self, model: str, cfg: "EvalConfig", seed: int, backend: str) -> dict[str, pd.DataFrame] | None:
+        """``model``'s greedy and sampled held-out answers, or None when they were made with other settings."""
+        if self._settings() is None or not self.serves_heldout(model, cfg, seed, backend):
             return None
         return {d: _rows_of(read_table(self.files[d], GENERATIONS), model) for d in DECODINGS}
 
     def references(self, juror: str, cfg: JudgeConfig, shard: int, prompts: list[str]) -> dict[str, str] | None:
         """``juror``'s own greedy answer to each of ``prompts``, or None when the infer job made none for them
         with these settings."""
-        made = self._settings()["references"]
-        wanted = {"batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens}
-        if cfg.method != "peer" or cfg.mode != "reference" or made != wanted:
+        if self._settings() is None or not self.serves_references(cfg):
             return None
         rows = _rows_of(read_table(self.files[f"references_{shard}"], GENERATIONS), juror)
         if rows["prompt"].tolist() != prompts:

@@ -173,6 +173,13 @@ def _who(rule: str, log: str) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(wc.items()) if k not in _PARTS)
 
 
+def reads_answers(plan: Plan, job: Job) -> bool:
+    """Whether a model rule's job reads its member's answers from the infer job instead of loading the model: it
+    does no model work and asks for no GPU (rules/common.smk, reader_gpus)."""
+    judge = job.wildcards.get("judge")
+    return job.rule in ("evaluate", "judge_by_member") and plan.reads_answers(job.iteration or 0, judge)
+
+
 def units(config: dict, plan: Plan, job: Job) -> float:
     """The work one job does: answers or verdicts times the most tokens each generates, training pairs times
     their tokens, a member's SFT examples; 1 for a job whose work the config does not size (bookkeeping)."""
@@ -180,6 +187,8 @@ def units(config: dict, plan: Plan, job: Job) -> float:
     m, prompts = len(plan.models), config["task"]["prompts_per_iteration"]
     generation, k = config["generation"], config["generation"]["samples_per_prompt"]
     i = job.iteration or 0
+    if reads_answers(plan, job):
+        return 0.0  # compares or scores the infer job's answers: no model work
     match job.rule:
         case "embedded_member":
             # SFT examples at most: training usually stops earlier, at the member's target accuracy
@@ -201,8 +210,6 @@ def units(config: dict, plan: Plan, job: Job) -> float:
         case "debate_turn":
             # each speech of a debate in two alternatives, the speakers taking turns
             return 2 * prompts / m * generation["max_new_tokens"]
-        case "judge_by_member" if plan.reads_answers(i, wc["judge"]):
-            return 0.0  # compares the infer job's answers: no model work
         case "judge_by_member" | "judge_by_external":
             shape = judge_shape(config, wc["judge"])
             share = shape.jurors / m if job.rule == "judge_by_member" else 1
@@ -213,7 +220,7 @@ def units(config: dict, plan: Plan, job: Job) -> float:
         case "train":
             return trained_pairs(config) / m * pair_tokens(config)
         case "evaluate":
-            return 0.0 if plan.reads_answers(i) else _heldout_answers(config)
+            return _heldout_answers(config)
         case "evaluate_vs_base":
             shape = judge_shape(config, plan.evaluation_judge)
             return config["task"]["heldout_size"] * m * shape.jurors * shape.orders * max(shape.tokens, 1)
@@ -464,7 +471,9 @@ def time_estimate(config: dict, calibration: Calibration, slots: int) -> TimeEst
     durations = _Durations(calibration)
     seconds = [durations.seconds(plan, job, units(config, plan, job)) + calibration.per_job for job in jobs]
     wall = schedule(seconds, needs(plan, jobs), slots)
-    model = sum(s for s, job in zip(seconds, jobs, strict=True) if job.rule in MODEL_RULES)
+    model = sum(
+        s for s, job in zip(seconds, jobs, strict=True) if job.rule in MODEL_RULES and not reads_answers(plan, job)
+    )
     notes = []
     if durations.missing:
         missing = ", ".join(sorted(durations.missing))
