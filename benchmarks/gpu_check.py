@@ -34,8 +34,12 @@ STEPS = ("prepare", "parity", "dpo", "multi_lora", "generate")
 
 
 def prepare(models: Path, members: int) -> None:
-    """Build the base, ``members`` adapters and the prompts into ``models`` unless they are there already."""
+    """Build the base, ``members`` adapters and the prompts into ``models`` unless they are there already; its last
+    line (the check's figure for this step) says which."""
+    reused = (models / "ready").exists()
     build_population(models, members)
+    adapters = f"{members} adapter{'s' if members != 1 else ''}"
+    print(f"{'reused' if reused else 'built'}: the base model and {adapters} in {models}")
 
 
 def base_spec(models: Path) -> "ModelSpec":

@@ -13,8 +13,12 @@ from agon.config import (
     run_notes,
     validate_config,
 )
+from agon.evaluation import EvalConfig
 from agon.inference import InferenceAnswers, inference_of
+from agon.judging import JudgeConfig
+from agon.evaluation import EvalConfig
 from agon.inference import InferenceAnswers, inference_of
+from agon.judging import JudgeConfig
 from agon.names import MEMBER_METHODS
 from agon.plan import SPLITS, Plan
 from agon.preflight import run_preflight
@@ -174,6 +178,32 @@ def inference_inputs(wildcards):
     it (PLAN.reads_answers)."""
     model = getattr(wildcards, "model", None) or wildcards.juror
     return PLAN.inference_inputs(int(wildcards.i), model, getattr(wildcards, "judge", None))
+
+
+def evaluate_seed(wildcards):
+    """An evaluate job's seed: its samples of the held-out prompts."""
+    return job_seed("evaluate", wildcards.i, wildcards.model)
+
+
+def evaluate_reads(answers, wildcards):
+    """Whether an evaluate job will read its member's held-out answers from the infer job."""
+    cfg = EvalConfig.from_dict(evaluation_settings())
+    return answers.serves_heldout(wildcards.model, cfg, evaluate_seed(wildcards), config["generation"]["backend"])
+
+
+def evaluation_settings():
+    """What the evaluate jobs read of the evaluation section: its judge is the evaluate_vs_base job's concern."""
+    return {key: value for key, value in config["evaluation"].items() if key != "judge"}
+
+
+def member_judging():
+    """What a member judge's job reads of the judging section."""
+    return {key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")}
+
+
+def judge_reads(answers, wildcards):
+    """Whether a member judge's job will read its juror's own answers from the infer job."""
+    return answers.serves_references(JudgeConfig.from_dict({**member_judging(), "method": wildcards.judge}))
 
 
 def reader_gpus(serves):

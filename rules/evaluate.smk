@@ -1,24 +1,9 @@
 # Held-out accuracy of every model at every iteration (iteration 0: the initial population), and, where the plan
 # has an evaluation judge, each model's win rate against its iteration-0 self (iterations 1..N).
 
-from agon.evaluation import EvalConfig
-
 # The evaluate jobs keep their greedy held-out answers only for the win rate against the base and the tournament.
 HELDOUT_ANSWERS = {"answers": PLAN.pattern("heldout_answers")} if PLAN.heldout_answers else {}
-# What the evaluate jobs read of the evaluation section: its judge is the evaluate_vs_base job's concern.
-EVALUATION = {key: value for key, value in config["evaluation"].items() if key != "judge"}
 EVALUATION_JUDGE = PLAN.evaluation_judge
-
-
-def evaluate_seed(wildcards):
-    """An evaluate job's seed: its samples of the held-out prompts."""
-    return job_seed("evaluate", wildcards.i, wildcards.model)
-
-
-def evaluate_reads(answers, wildcards):
-    """Whether an evaluate job will read its member's held-out answers from the infer job."""
-    cfg = EvalConfig.from_dict(EVALUATION)
-    return answers.serves_heldout(wildcards.model, cfg, evaluate_seed(wildcards), config["generation"]["backend"])
 
 
 rule evaluate:
@@ -42,7 +27,7 @@ rule evaluate:
         runtime=30,
     params:
         spec=lambda wc: model_spec(wc.model, int(wc.i)),
-        evaluation=EVALUATION,
+        evaluation=evaluation_settings(),
         evaluator=EVALUATOR,
         backend=config["generation"]["backend"],
         engine=config["generation"]["vllm"],

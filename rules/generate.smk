@@ -83,11 +83,14 @@ if PLAN.one_load:
             # the generation seeds of shard 0, the evaluation seeds of rules/evaluate.smk
             seeds=lambda wc: group_seeds("generate", wc, 0),
             evaluation_seeds=lambda wc: group_seeds("evaluate", wc),
+            shards=PLAN.generation_shards,
             judge_shards=PLAN.judge_shards,
         script:
             "../workflow/scripts/infer.py"
 
-else:
+
+# The generation shards the infer job does not answer: all of them without one_load, shards 1.. with it.
+if PLAN.generate_shard_numbers:
 
     rule generate_shard:
         input:
@@ -99,6 +102,8 @@ else:
             PLAN.log("generate_shard"),
         benchmark:
             PLAN.benchmark("generate_shard")
+        wildcard_constraints:
+            shard=names(map(str, PLAN.generate_shard_numbers)),
         conda:
             ENV
         threads: config["threads"]

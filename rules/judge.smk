@@ -2,16 +2,6 @@
 # per external judge, each judging one block of the duels, gathered into the juror's table; one job for the cheap
 # verifier. Each job sees only its own settings, so adding a judge re-runs no other one.
 
-from agon.judging import JudgeConfig
-
-# What a member judge's job reads of the judging section.
-MEMBER_JUDGING = {key: JUDGING[key] for key in ("peer_mode", "batch_size", "max_new_tokens")}
-
-
-def judge_reads(answers, wildcards):
-    """Whether a member judge's job will read its juror's own answers from the infer job."""
-    return answers.serves_references(JudgeConfig.from_dict({**MEMBER_JUDGING, "method": wildcards.judge}))
-
 
 # Light bookkeeping: on a cluster these run on the submit host instead of waiting for a node.
 localrules:
@@ -45,7 +35,7 @@ rule judge_by_member:
         runtime=60,
     params:
         spec=lambda wc: model_spec(wc.juror, int(wc.i)),
-        judging=MEMBER_JUDGING,
+        judging=member_judging(),
         evaluator=EVALUATOR,
         device=config["device"],
         # Peers that answer the prompt (reference, score modes) generate with the run's backend.

@@ -306,8 +306,14 @@ def test_estimate_counts_model_loads_per_member_and_iteration():
     # a load per stage: generate, judge by reference, evaluate
     config["generation"]["one_load"] = False
     assert estimate(config).model_loads.per_iteration == (12, 12, 12)
+    # three generation shards: a load per shard (the infer job is shard 0's), or two more per member without one_load
+    config["generation"]["shards"] = 3
+    assert estimate(config).model_loads.per_iteration == (20, 20, 20)
+    config["generation"]["one_load"] = True
+    assert estimate(config).model_loads.per_iteration == (12, 12, 12)
+    config["generation"]["shards"] = 1
     # judging by likelihood loads the judge's model with or without one_load
-    config["generation"]["one_load"], config["judging"]["peer_mode"] = True, "likelihood"
+    config["judging"]["peer_mode"] = "likelihood"
     assert estimate(config).model_loads.per_iteration == (8, 8, 8)
     # selfplay: the previous policy answers too from iteration 1
     selfplay = estimate(load_config(REPO / "config" / "selfplay.yaml", SCHEMA)).model_loads

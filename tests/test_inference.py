@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from agon.contracts import MATCHES, PROMPTS, read_table, write_table
+from agon.contracts import GENERATIONS, MATCHES, PROMPTS, read_table, write_table
 from agon.evaluation import EvalConfig, evaluate_model
 from agon.files import write_json
 from agon.generation import SamplingConfig, generate_responses
@@ -47,24 +47,30 @@ def iteration(tmp_path_factory, tiny_member, micro_splits) -> dict:
         fought = matches[(matches["model_a"] == member) | (matches["model_b"] == member)]["prompt_id"]
         files["prompts"][member] = root / "prompts" / f"{member}.parquet"
         write_table(prompts[prompts["prompt_id"].isin(fought)], files["prompts"][member], PROMPTS)
-        outputs = {key: root / member / f"{key}.parquet" for key in ("generations", *DECODINGS, "references_0")}
-        outputs["settings"] = root / member / "settings.json"
-        infer(
-            {member: files["prompts"][member]},
-            files["matches"],
-            micro_splits["heldout"],
-            [spec(member, tiny_member)],
-            SAMPLING,
-            outputs,
-            evaluation=EVALUATION,
-            judging=JUDGING,
-            backend="hf",
-            device="cpu",
-            seeds={member: SEEDS[member]},
-            evaluation_seeds={member: EVALUATION_SEEDS[member]},
-        )
-        files["outputs"][member] = outputs
+        files["outputs"][member] = run_infer(member, tiny_member, files, micro_splits["heldout"], root / member)
     return files
+
+
+def run_infer(member: str, base: Path, files: dict, heldout: Path, out: Path, generation_shards: int = 1) -> dict:
+    """One member's infer job on the iteration's ``files``: its outputs, in ``out``, by key."""
+    outputs = {key: out / f"{key}.parquet" for key in ("generations", *DECODINGS, "references_0")}
+    outputs["settings"] = out / "settings.json"
+    infer(
+        {member: files["prompts"][member]},
+        files["matches"],
+        heldout,
+        [spec(member, base)],
+        SAMPLING,
+        outputs,
+        evaluation=EVALUATION,
+        judging=JUDGING,
+        backend="hf",
+        device="cpu",
+        seeds={member: SEEDS[member]},
+        evaluation_seeds={member: EVALUATION_SEEDS[member]},
+        generation_shards=generation_shards,
+    )
+    return outputs
 
 
 def spec(member: str, base: Path) -> ModelSpec:
@@ -90,6 +96,30 @@ def test_the_duel_answers_are_those_of_the_generate_job(iteration, tiny_member, 
             seeds={member: SEEDS[member]},
         )
         assert alone.read_bytes() == iteration["outputs"][member]["generations"].read_bytes()
+
+
+def test_with_generation_shards_the_duel_answers_are_those_of_shard_0s_generate_job(
+    iteration, tiny_member, micro_splits, tmp_path
+):
+    outputs = run_infer("ada", tiny_member, iteration, micro_splits["heldout"], tmp_path / "infer", generation_shards=2)
+    alone = tmp_path / "shard_0.parquet"
+    generate_responses(
+        {"ada": iteration["prompts"]["ada"]},
+        alone,
+        [spec("ada", tiny_member)],
+        SAMPLING,
+        backend="hf",
+        device="cpu",
+        seeds={"ada": SEEDS["ada"]},
+        shard=0,
+        shards=2,
+    )
+    assert alone.read_bytes() == outputs["generations"].read_bytes()
+    whole = read_table(iteration["outputs"]["ada"]["generations"], GENERATIONS)
+    assert 0 < len(read_table(alone, GENERATIONS)) < len(whole)
+    # the held-out answers do not depend on the generation shards
+    for decoding in DECODINGS:
+        assert outputs[decoding].read_bytes() == iteration["outputs"]["ada"][decoding].read_bytes()
 
 
 def evaluate(member, base, heldout, out, cfg=EVALUATION, inference=None) -> bytes:

@@ -107,14 +107,29 @@ def test_one_load_runs_one_infer_job_per_member_and_iteration_and_its_readers_wa
     assert plan.reads_answers(0) and plan.reads_answers(0, "peer") and not plan.reads_answers(0, "logprob")
 
 
+def test_with_generation_shards_the_infer_job_answers_shard_0_and_generate_shard_jobs_the_rest():
+    plan = plan_of(iterations=1, generation={"shards": 3})
+    assert plan.one_load and list(plan.generate_shard_numbers) == [1, 2]
+    shards = sorted(
+        (job.wildcards["group"], job.wildcards["shard"]) for job in plan.jobs() if job.rule == "generate_shard"
+    )
+    assert shards == [(m, s) for m in ("ada", "bix", "cyr") for s in ("1", "2")]
+    infer = [job for job in plan.jobs() if job.rule == "infer"]
+    assert [job.temporary for job in infer] == [
+        (f"iter_0/generations/shards/{m}/0.parquet",) for m in ("ada", "bix", "cyr")
+    ]
+    assert plan.reads_answers(0) and plan.inference_inputs(0, "ada")
+    off = plan_of(iterations=1, generation={"shards": 3, "one_load": False})
+    assert list(off.generate_shard_numbers) == [0, 1, 2]
+
+
 @pytest.mark.parametrize(
     "config",
     [
         {"generation": {"one_load": False}},
-        {"generation": {"shards": 2}},
         {"protocol": "debate"},
     ],
-    ids=["off", "generation shards", "debate"],
+    ids=["off", "debate"],
 )
 def test_one_load_is_off_where_asked_or_where_it_would_change_outputs(config):
     plan = plan_of(iterations=1, **config)

@@ -3,7 +3,7 @@
 Without it, a member is loaded (an engine started, with vLLM) three times an iteration: to answer its duels, to
 answer each prompt it judges as a reference judge, and to be evaluated. On GPUs each load is a model read and an
 engine start, tens of seconds before any token. The infer job loads the checkpoints of one engine group once and
-writes, as separate files: the duel answers (the generation shard), the greedy held-out answers and samples the
+writes, as separate files: the duel answers (of generation shard 0), the greedy held-out answers and samples the
 evaluate job scores, and per judge shard each member's greedy answers to the prompts it judges, which the judge job
 compares with the duel answers. Each call is the one the separate job makes (same prompts in the same order, same
 sampling, seed and batch size), and generators seed every batch or request themselves, so the outputs are those of
@@ -92,20 +92,22 @@ def infer(
     seeds: Mapping[str, int],
     evaluation_seeds: Mapping[str, int],
     engine: Mapping | None = None,
+    generation_shards: int = 1,
     judge_shards: int = 1,
     threads: int = 1,
 ) -> None:
     """Load the group's checkpoints once and write everything the iteration asks of them.
 
-    ``outputs`` holds the keys of ``Plan.inference_patterns`` and ``generations`` (the duel answers); ``judging``
-    is the judging config section.
+    ``outputs`` holds the keys of ``Plan.inference_patterns`` and ``generations``: the duel answers of generation
+    shard 0 (of ``generation_shards``), as its generate_shard job would write them. ``judging`` is the judging
+    config section.
     """
     import torch
 
     from agon.generation import make_population_generator
 
     torch.set_num_threads(threads)
-    prompts = read_prompts(prompt_paths, specs)
+    prompts = read_prompts(prompt_paths, specs, 0, generation_shards)
     matches = read_table(matches_path, MATCHES)
     heldout = read_table(heldout_path, PROMPTS)
     references = reference_settings(judging)

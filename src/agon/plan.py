@@ -318,10 +318,17 @@ class Plan:
         """Whether one job per group and iteration loads the models once for every inference stage (the infer
         rule): its duel answers, its greedy answers as a reference judge and its held-out evaluation answers.
 
-        Only where it changes no output: tribe and selfplay (debate's speeches are turns of their own) with one
-        generation shard per group (the held-out and reference answers are not cut into generation shards).
+        Only where it changes no output: tribe and selfplay (debate's speeches are turns of their own). With several
+        generation shards the infer job answers shard 0 and the generate_shard jobs the others
+        (``generate_shard_numbers``).
         """
-        return self.one_load_requested and self.protocol != "debate" and self.generation_shards == 1
+        return self.one_load_requested and self.protocol != "debate"
+
+    @property
+    def generate_shard_numbers(self) -> range:
+        """The generation shards that generate_shard jobs answer: every one, or with one_load all but shard 0, which
+        the infer job answers."""
+        return range(1 if self.one_load else 0, self.generation_shards)
 
     def inference_patterns(self) -> dict[str, str]:
         """What the infer job writes beside its duel answers, as rule patterns (wildcards run, i, group), by key:
@@ -520,8 +527,8 @@ class Plan:
                 shard = file("generation_shard", i=i, group=group, shard=0)
                 outputs = [shard, *self._inference_files(i=i, group=group).values()]
                 yield job("infer", "generations", i, outputs, temporary=(shard,), group=group)
-            for group in self.groups if not self.one_load else ():
-                for shard in range(self.generation_shards):
+            for group in self.groups:
+                for shard in self.generate_shard_numbers:
                     outputs = [file("generation_shard", i=i, group=group, shard=shard)]
                     yield job("generate_shard", "generations", i, outputs, group=group, shard=shard)
             for m in models:

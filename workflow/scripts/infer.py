@@ -24,6 +24,7 @@ if __name__ == "__main__":
             seeds=snakemake.params.seeds,
             evaluation_seeds=snakemake.params.evaluation_seeds,
             engine=generation["vllm"],
+            generation_shards=snakemake.params.shards,
             judge_shards=snakemake.params.judge_shards,
             threads=snakemake.threads,
         )

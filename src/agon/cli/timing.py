@@ -197,14 +197,15 @@ def units(config: dict, plan: Plan, job: Job) -> float:
         case "generate_shard":
             return _duel_answers(config, plan, wc["group"]) / plan.generation_shards
         case "infer":
-            # the duel answers, and per member its held-out answers and its answers as a reference judge
+            # the duel answers of shard 0, and per member its held-out answers and its answers as a reference judge
             members = len(plan.groups[wc["group"]])
             reference = (
                 duels(config, i) * judge_shape(config, "peer").jurors / m * config["judging"]["max_new_tokens"]
                 if plan.reads_answers(i, "peer")
                 else 0
             )
-            return _duel_answers(config, plan, wc["group"]) + members * (_heldout_answers(config) + reference)
+            shard = _duel_answers(config, plan, wc["group"]) / plan.generation_shards
+            return shard + members * (_heldout_answers(config) + reference)
         case "selfplay_previous_policy":
             return prompts * k * generation["max_new_tokens"]
         case "debate_turn":
