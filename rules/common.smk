@@ -16,9 +16,6 @@ from agon.config import (
 from agon.evaluation import EvalConfig
 from agon.inference import InferenceAnswers, inference_of
 from agon.judging import JudgeConfig
-from agon.evaluation import EvalConfig
-from agon.inference import InferenceAnswers, inference_of
-from agon.judging import JudgeConfig
 from agon.names import MEMBER_METHODS
 from agon.plan import SPLITS, Plan
 from agon.preflight import run_preflight
